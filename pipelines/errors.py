@@ -1,0 +1,164 @@
+"""Errors of the pipeline and the catalogue of reason codes.
+
+Problems are of two kinds, as in pandera (schema vs data) and Meltano (fatal vs skippable):
+
+* **file-level** problems refuse a whole delivery: they raise :class:`ExtractionFileError`;
+* **row-level** problems never raise: they become rows of the report (quarantine), each with a
+  stable kebab-case ``reason`` code from :data:`REASONS` and a French message.
+"""
+
+from __future__ import annotations
+
+#: reason code -> French message template. Templates may use ``{column}``, ``{value}``,
+#: ``{sheet}`` and the keyword arguments given by the check that found the problem.
+REASONS: dict[str, str] = {
+    # --- file level (the delivery is refused as a whole) ---
+    "fichier-illisible": "Le fichier ne peut pas être lu : {detail}.",
+    "fichier-trop-volumineux": "Le fichier pèse {size_mb} Mo, au-delà de la limite de {limit_mb} Mo.",
+    "format-non-pris-en-charge": (
+        "Format non pris en charge ({detail}) : attendu un classeur .xlsx/.xlsm ou un dossier "
+        "de fichiers CSV."
+    ),
+    "feuille-manquante": "La feuille « {sheet} » est absente du fichier.",
+    "feuille-ambigue": "Plusieurs feuilles correspondent à « {sheet} » : {detail}.",
+    "feuille-vide": "La feuille « {sheet} » est vide (aucune ligne d'en-tête reconnue).",
+    "colonne-manquante": "La colonne obligatoire « {column} » est absente de la feuille « {sheet} ».",
+    "colonne-ambigue": "Plusieurs colonnes de la feuille « {sheet} » correspondent à « {column} » : {detail}.",
+    "annee-introuvable": "L'année du fichier ne peut pas être déterminée : {detail}.",
+    "annee-incoherente": "L'année du nom du fichier ({name_year}) ne correspond pas à l'année des programmes ({detail}).",
+    "aucune-action": "Aucune action n'est acceptée : la livraison est refusée en entier.",
+    "retrait-massif": (
+        "Cette livraison retirerait {withdrawn} {kind} sur {total} ({share} %) de l'année {year}, "
+        "au-delà du seuil de {threshold} % : relancer avec --allow-mass-withdrawal si c'est voulu."
+    ),
+    # --- row level (the row goes to quarantine, the rest goes through) ---
+    "valeur-manquante": "La colonne « {column} » est obligatoire.",
+    "type-invalide": "« {value} » n'est pas un {expected} valide pour la colonne « {column} ».",
+    "date-invalide": "« {value} » n'est pas une date valide (attendu jj/mm/aaaa) pour la colonne « {column} ».",
+    "booleen-invalide": "« {value} » n'est pas une valeur oui/non reconnue pour la colonne « {column} ».",
+    "siret-notation-scientifique": (
+        "SIRET « {value} » en notation scientifique : les derniers chiffres sont perdus, "
+        "le SIRET doit être saisi en texte."
+    ),
+    "siret-format": "SIRET « {value} » : 14 chiffres attendus.",
+    "siret-invalide": "SIRET « {value} » : la clé de contrôle est fausse.",
+    "format-numero-lot": "Numéro de lot « {value} » : format attendu PROGRAMMEAAAA_N (ex. PSS2025_10).",
+    "format-invalide": "« {value} » n'a pas le format attendu pour la colonne « {column} » ({expected}).",
+    "longueur-max": "« {column} » : {length} caractères, {max_length} au plus.",
+    "valeur-negative": "« {column} » doit être supérieur ou égal à {min_value} (valeur « {value} »).",
+    "valeur-non-autorisee": "« {value} » n'est pas une valeur autorisée pour « {column} » ({expected}).",
+    "cle-dupliquee": "La clé « {value} » apparaît plusieurs fois dans la feuille « {sheet} » : aucune occurrence n'est retenue.",
+    "date-fin-avant-debut": "La date de fin ({value}) est antérieure à la date de début.",
+    "annee-lot": "Le lot « {value} » n'est pas de l'année du fichier ({year}).",
+    "programme-inconnu": "Le programme « {value} » n'existe pas dans la feuille Programmes.",
+    "programme-rejete": "Le programme « {value} » a été rejeté : ce lot ne peut pas être retenu.",
+    "mandataire-inconnu": "L'OF mandataire « {value} » n'existe pas dans la feuille Organismes avec le rôle mandataire.",
+    "mandataire-rejete": "L'OF mandataire « {value} » a été rejeté dans la feuille Organismes.",
+    "lot-inconnu": "Le lot « {value} » n'existe pas dans la feuille Lots.",
+    "lot-rejete": "Le lot « {value} » a été rejeté : cette action ne peut pas être retenue.",
+    "mandataire-different": "L'OF mandataire « {value} » de l'action n'est pas celui du lot ({expected}).",
+    "formateur-inconnu": "Le SIRET formateur « {value} » n'existe pas dans la feuille Organismes.",
+    "formateur-rejete": "Le SIRET formateur « {value} » a été rejeté dans la feuille Organismes.",
+    "places-lot-depassees": (
+        "Les actions du lot « {value} » demandent {asked} places pour {available} commandées : "
+        "toutes les actions du lot sont rejetées."
+    ),
+}
+
+#: Reasons that refuse a whole delivery.
+FILE_REASONS: frozenset[str] = frozenset(
+    {
+        "fichier-illisible",
+        "fichier-trop-volumineux",
+        "format-non-pris-en-charge",
+        "feuille-manquante",
+        "feuille-ambigue",
+        "feuille-vide",
+        "colonne-manquante",
+        "colonne-ambigue",
+        "annee-introuvable",
+        "annee-incoherente",
+        "aucune-action",
+    }
+)
+
+
+def message(reason: str, **context: object) -> str:
+    """Render the French message of a reason code.
+
+    Args:
+        reason: a key of :data:`REASONS`.
+        **context: values for the template's placeholders; missing ones render as ``?``.
+
+    Returns:
+        The message, in French.
+    """
+    template = REASONS[reason]
+    return template.format_map(_Default(context))
+
+
+class _Default(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+class EtlError(Exception):
+    """Base of every error raised by the pipeline; keeps its context as attributes."""
+
+
+class ExtractionFileError(EtlError):
+    """A delivery that cannot be taken at all (fatal): unreadable, missing sheet or column...
+
+    Attributes:
+        file: the delivery's file name, as received.
+        reason: a code of :data:`FILE_REASONS`.
+        message: the French message for the Carif-Oref.
+        sheet: the sheet concerned, if any.
+        column: the column concerned, if any.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        reason: str,
+        *,
+        sheet: str | None = None,
+        column: str | None = None,
+        **context: object,
+    ) -> None:
+        self.file = file
+        self.reason = reason
+        self.sheet = sheet
+        self.column = column
+        self.message = message(reason, sheet=sheet, column=column, **context)
+        super().__init__(f"{file}: {self.message}")
+
+
+class MassWithdrawalError(EtlError):
+    """A delivery would withdraw more than the allowed share of a year's lots or actions.
+
+    Attributes:
+        file: the delivery's file name.
+        year: the year of the frame.
+        kind: ``"lots"`` or ``"actions"``.
+        withdrawn: how many would be withdrawn.
+        total: how many the store holds for that year.
+        threshold: the configured share (0..1).
+    """
+
+    def __init__(
+        self, file: str, year: int, kind: str, withdrawn: int, total: int, threshold: float
+    ) -> None:
+        self.file, self.year, self.kind = file, year, kind
+        self.withdrawn, self.total, self.threshold = withdrawn, total, threshold
+        self.reason = "retrait-massif"
+        self.message = message(
+            "retrait-massif",
+            withdrawn=withdrawn,
+            kind=kind,
+            total=total,
+            share=f"{100 * withdrawn / total:.0f}" if total else "0",
+            year=year,
+            threshold=f"{100 * threshold:g}",
+        )
+        super().__init__(f"{file}: {self.message}")

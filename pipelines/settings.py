@@ -1,0 +1,67 @@
+"""Runtime configuration: the ONE Settings class, read from ``CATALOGUE_*`` env vars."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field is env var ``CATALOGUE_<NAME>`` (see ``.env.example``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOGUE_", env_file=".env", extra="ignore")
+
+    output_dir: Path = Field(
+        default=Path("var"),
+        description="Working folder: SQLite store, archive, quarantine, Prefect home, releases.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; default: SQLite file <output_dir>/catalogue.db.",
+    )
+    mass_withdrawal_threshold: float = Field(
+        default=0.20,
+        ge=0,
+        le=1,
+        description="Share of a year's lots or actions a delivery may withdraw before it is stopped.",
+    )
+    max_file_mb: int = Field(
+        default=200, ge=1, description="Largest delivery accepted (MB, uncompressed files)."
+    )
+    max_uncompressed_mb: int = Field(
+        default=1024,
+        ge=1,
+        description="Largest uncompressed content of a workbook (MB), against zip bombs.",
+    )
+    log_level: str = Field(default="WARNING", description="Log level of the CLI's console.")
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL (the SQLite default lives in the output folder)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.output_dir / 'catalogue.db').resolve()}"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Where every delivery is kept as received, by SHA-256."""
+        return self.output_dir / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where the rejected rows of each delivery are written as CSV."""
+        return self.output_dir / "quarantaine"
+
+    @property
+    def prefect_home(self) -> Path:
+        """Prefect's home in ephemeral mode, kept inside the output folder."""
+        return self.output_dir / ".prefect"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings, read once from the environment (and ``.env``)."""
+    return Settings()
