@@ -21,7 +21,9 @@ from pandera.typing import Series
 from stdnum.fr import siret as stdnum_siret
 
 #: How a cell is parsed before the rules run.
-Kind = Literal["text", "key", "int", "number", "percent", "date", "bool", "siret", "enum", "codes"]
+Kind = Literal[
+    "text", "key", "postal", "int", "number", "percent", "date", "bool", "siret", "enum", "codes"
+]
 
 MAX_INTITULE = 255
 RE_NUMERO_LOT = r"^[A-Z0-9]+20\d\d_\d+$"
@@ -30,7 +32,11 @@ RE_NDA = r"^\d{11}$"
 RE_FORMACODES = r"^\d{5}(;\d{5})*$"
 ROLES = ("mandataire", "cotraitant", "formateur")
 #: Synonyms accepted for roles (compared ignoring case, accents and blanks).
-ROLE_ALIASES = {"sous-traitant": "formateur", "soustraitant": "formateur"}
+ROLE_ALIASES = {
+    "sous-traitant": "formateur",
+    "soustraitant": "formateur",
+    "co-traitant": "cotraitant",
+}
 TAUX_TVA = (0.0, 5.5, 10.0, 20.0)
 
 
@@ -108,7 +114,7 @@ ORGANISMES = Sheet(
         Column("role", "enum", True, ("Rôle",), "mandataire, cotraitant ou formateur"),
         Column("numero_activite", "text", False, ("NDA", "N° déclaration d'activité"), "11 chiffres"),
         Column("adresse", "text", False, ("Adresse",)),
-        Column("code_postal", "text", False, ("Code postal", "CP"), "5 chiffres"),
+        Column("code_postal", "postal", False, ("Code postal", "CP"), "5 chiffres"),
         Column("commune", "text", False, ("Commune", "Ville")),
         Column("email", "text", False, ("Email", "Courriel", "Mail")),
         Column("telephone", "text", False, ("Téléphone", "Tel")),
@@ -131,7 +137,7 @@ ACTIONS = Sheet(
             "14 chiffres",
         ),
         Column("intitule", "text", True, ("Intitulé action", "Intitulé")),
-        Column("code_postal", "text", True, ("Code postal", "CP"), "5 chiffres"),
+        Column("code_postal", "postal", True, ("Code postal", "CP"), "5 chiffres"),
         Column("commune", "text", True, ("Commune lieu", "Commune")),
         Column("nb_places", "int", True, ("Places", "Nb places dispositif"), "entier"),
         Column("duree_centre_h", "number", False, ("Durée centre (h)", "Durée centre"), "nombre"),

@@ -34,6 +34,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -43,9 +44,21 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # SQLite only reuses no id with AUTOINCREMENT: FAS codes and frame ids are for life.
 _NO_REUSE = {"sqlite_autoincrement": True}
 
+#: Every constraint gets a predictable name, so that Alembic's batch mode (SQLite rebuilds a
+#: table to alter it) can find and drop it in later migrations.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 class Base(DeclarativeBase):
     """Declarative base of the store."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class _Lifecycle:

@@ -1,0 +1,41 @@
+# catalogue-pdl — two commands on a fresh machine: `make run`, then `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SAMPLE ?= data/samples/prf_2025_20250115.xlsx
+# The local PostgreSQL of these machines; tests skip it when unreachable (CI requires it).
+CATALOGUE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export CATALOGUE_TEST_POSTGRES_URL
+
+.PHONY: install run test test-slow lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import pipelines, prefect, pandera, python_calamine" 
+	@touch $(STAMP)
+
+## run: ingest the bundled sample extraction into the default SQLite store (var/) as a Prefect flow
+run: $(STAMP)
+	@$(BIN)/catalogue ingest --flow $(SAMPLE); code=$$?; test $$code -le 1 || exit $$code
+	@$(BIN)/catalogue status
+	@echo "Store : var/catalogue.db — archive : var/archive/ — quarantaine : var/quarantaine/"
+
+## test: the test suite (SQLite, and PostgreSQL when reachable)
+test: $(STAMP)
+	@$(BIN)/pytest -q -m "not slow"; code=$$?; \
+	if [ $$code -eq 5 ]; then echo "pytest n'a collecté aucun test (code 5) : échec." >&2; exit 1; fi; \
+	exit $$code
+
+test-slow: $(STAMP)
+	@$(BIN)/pytest -q -m slow
+
+lint: $(STAMP)
+	@$(BIN)/ruff check pipelines schemas tests
+
+clean:
+	rm -rf var .pytest_cache

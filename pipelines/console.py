@@ -1,0 +1,93 @@
+"""What the CLI shows people: summary tables and reject lists (rich), or one JSON document."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from pipelines.transform.report import Report
+
+#: How many rejects the console lists before pointing to the full list.
+MAX_SHOWN = 50
+SHEET_TITLES = {
+    "programmes": "Programmes",
+    "organismes": "Organismes",
+    "lots": "Lots",
+    "actions": "Actions",
+}
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+
+def setup_logging(verbose: bool, level: str) -> None:
+    """Send the project's logs to stderr: ``level`` by default, INFO with ``-v``."""
+    handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("pipelines").setLevel(logging.INFO if verbose else level.upper())
+
+
+def emit_json(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    out.print_json(json.dumps(document, ensure_ascii=False, default=str, sort_keys=False))
+
+
+def show_report(report: Report, *, title: str, all_errors: bool = False) -> None:
+    """Print the counts per sheet, the warnings, the refusal and the rejected rows."""
+    if report.refusal is not None:
+        err.print(f"[bold red]Livraison refusée[/] — {report.refusal.message}")
+    if report.counts:
+        table = Table(title=title, title_justify="left")
+        table.add_column("Feuille")
+        table.add_column("Acceptées", justify="right")
+        table.add_column("Rejetées", justify="right")
+        for sheet, counts in report.counts.items():
+            rejected = counts["rejected"]
+            table.add_row(
+                SHEET_TITLES.get(sheet, sheet),
+                str(counts["accepted"]),
+                f"[red]{rejected}[/]" if rejected else "0",
+            )
+        out.print(table)
+    for warning in report.warnings:
+        out.print(f"[yellow]Avertissement[/] : {warning}")
+    if report.errors:
+        shown = report.errors if all_errors else report.errors[:MAX_SHOWN]
+        table = Table(title=f"Lignes rejetées ({len(report.errors)} motifs)", title_justify="left")
+        for name in ("Feuille", "Ligne", "Colonne", "Valeur", "Motif", "Message"):
+            table.add_column(name, overflow="fold")
+        for e in shown:
+            table.add_row(
+                SHEET_TITLES.get(e.sheet, e.sheet),
+                str(e.row),
+                e.column or "",
+                _short(e.value),
+                e.reason,
+                e.message,
+            )
+        out.print(table)
+        if len(shown) < len(report.errors):
+            out.print(f"… et {len(report.errors) - len(shown)} autres (--json pour la liste entière).")
+
+
+def show_mapping(title: str, record: dict[str, Any]) -> None:
+    """Print one record of the store as a two-column table."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("champ", style="bold")
+    table.add_column("valeur", overflow="fold")
+    for key, value in record.items():
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        table.add_row(key, "" if value is None else str(value))
+    out.print(table)
+
+
+def _short(value: str | None, width: int = 40) -> str:
+    if value is None:
+        return ""
+    return value if len(value) <= width else value[: width - 1] + "…"

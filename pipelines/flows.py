@@ -1,0 +1,142 @@
+"""Prefect flows: the only module that imports Prefect.
+
+Thin ``@task`` wrappers around the plain functions of ``pipelines.ingest``, retried on I/O
+errors only (file read, database connection), never on validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.tasks import Task
+from sqlalchemy.exc import DBAPIError
+
+from pipelines.extract.source import DeliveryInfo
+from pipelines.ingest import IngestResult, Limits, prepare, store_delivery, validate_path
+from pipelines.load.db import make_engine, upgrade_store
+from pipelines.settings import get_settings
+from pipelines.transform.frame import ValidatedExtraction
+from pipelines.transform.report import Report
+
+# Prefect's API handler is attached to "pipelines" (PREFECT_LOGGING_EXTRA_LOGGERS) without a
+# level: INFO lines would be cut at the root logger's WARNING.
+logging.getLogger("pipelines").setLevel(logging.INFO)
+logger = logging.getLogger(__name__)
+
+
+def retry_on_io_error(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a task only when it failed reading a file or reaching the database."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except DBAPIError as exc:
+        return bool(exc.connection_invalidated)
+    except Exception:
+        return False
+    return False
+
+
+IO_RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": 5,
+    "retry_condition_fn": retry_on_io_error,
+    "cache_policy": NO_CACHE,
+}
+
+
+@task(name="identifier-livraison", **IO_RETRIES)
+def prepare_task(path: Path, engine: Any, limits: Limits) -> DeliveryInfo | IngestResult:
+    """Identify the delivery (checksum); stop early if refused or already ingested."""
+    return prepare(path, engine, limits)
+
+
+@task(name="valider-extraction", **IO_RETRIES)
+def validate_task(
+    path: Path, limits: Limits, info: DeliveryInfo
+) -> tuple[Report, ValidatedExtraction | None]:
+    """Read and validate the extraction (no writes)."""
+    return validate_path(path, limits, info)
+
+
+@task(name="integrer-extraction", **IO_RETRIES)
+def store_task(
+    info: DeliveryInfo,
+    report: Report,
+    validated: ValidatedExtraction | None,
+    engine: Any,
+    output_dir: Path,
+    threshold: float,
+    allow_mass_withdrawal: bool,
+) -> IngestResult:
+    """Archive the delivery and merge it into the store in one transaction."""
+    return store_delivery(
+        info,
+        report,
+        validated,
+        engine=engine,
+        output_dir=output_dir,
+        threshold=threshold,
+        allow_mass_withdrawal=allow_mass_withdrawal,
+    )
+
+
+@flow(name="ingest-extraction-region", log_prints=False)
+def ingest_extraction(path: str, allow_mass_withdrawal: bool = False) -> dict[str, Any]:
+    """Ingest one extraction of the Région into the store.
+
+    Args:
+        path: the workbook or CSV folder.
+        allow_mass_withdrawal: go through even above the withdrawal threshold.
+
+    Returns:
+        The ingest result as a JSON-ready document, with its ``exit_code``.
+    """
+    settings = get_settings()
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.store_url)
+    upgrade_store(engine)
+    limits = Limits(settings.max_file_mb * 2**20, settings.max_uncompressed_mb * 2**20)
+    prepared = prepare_task(Path(path), engine, limits)
+    if isinstance(prepared, IngestResult):
+        result = prepared
+    else:
+        report, validated = validate_task(Path(path), limits, prepared)
+        result = store_task(
+            prepared,
+            report,
+            validated,
+            engine,
+            settings.output_dir,
+            settings.mass_withdrawal_threshold,
+            allow_mass_withdrawal,
+        )
+    _publish_summary(result)
+    engine.dispose()
+    document = result.as_dict()
+    document["exit_code"] = result.exit_code
+    return document
+
+
+def _publish_summary(result: IngestResult) -> None:
+    """Publish the counts per sheet and per reason as Prefect artifacts (no personal data)."""
+    rows = [
+        {"feuille": sheet, "acceptees": c["accepted"], "rejetees": c["rejected"]}
+        for sheet, c in result.report.counts.items()
+    ]
+    rows.append({"feuille": "statut", "acceptees": result.status, "rejetees": ""})
+    create_table_artifact(key="extraction-region-comptes", table=rows)
+    reasons: dict[tuple[str, str], int] = {}
+    for error in result.report.errors:
+        reasons[(error.sheet, error.reason)] = reasons.get((error.sheet, error.reason), 0) + 1
+    if reasons:
+        create_table_artifact(
+            key="extraction-region-rejets",
+            table=[{"feuille": s, "motif": r, "lignes": n} for (s, r), n in sorted(reasons.items())],
+        )

@@ -1,0 +1,66 @@
+"""Parsing raw cells into typed columns, one problem per cell that cannot be read.
+
+The typed frame has the dtypes the pandera models expect: text as Python ``str``/None (object),
+``Int64``, ``Float64``, ``datetime64`` and ``bool``. A cell that cannot be parsed becomes a
+missing value in the typed frame and a :class:`CellProblem`, so the schema does not report it
+a second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipelines.extract.sheets import LocatedSheet
+from pipelines.extract.values import PARSERS, BadValue, parse_date
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell that could not be parsed."""
+
+    row: int
+    column: str
+    reason: str
+
+
+def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
+    """Parse every cell of a located sheet according to its column's kind.
+
+    Returns:
+        The typed frame (same index as ``sheet.raw``) and the cells that could not be parsed.
+    """
+    raw = sheet.raw
+    problems: list[CellProblem] = []
+    columns: dict[str, Any] = {}
+    for column in sheet.spec.columns:
+        if column.kind == "date":
+
+            def parser(value: Any, _d: bool = sheet.date1904) -> Any:
+                return parse_date(value, _d)
+
+        else:
+            parser = PARSERS[column.kind]
+        values: list[Any] = []
+        for row, cell in zip(raw.index, raw[column.name], strict=True):
+            try:
+                values.append(parser(cell))
+            except BadValue as bad:
+                problems.append(CellProblem(int(row), column.name, bad.reason))
+                values.append(False if column.kind == "bool" else None)
+        columns[column.name] = _typed(values, column.kind, raw.index)
+    return pd.DataFrame(columns, index=raw.index), problems
+
+
+def _typed(values: list[Any], kind: str, index: pd.Index) -> pd.Series:
+    if kind == "int":
+        return pd.Series(values, index=index, dtype="Int64")
+    if kind in ("number", "percent"):
+        return pd.Series(values, index=index, dtype="Float64")
+    if kind == "date":
+        return pd.Series(pd.to_datetime(pd.Series(values, index=index, dtype=object)), index=index)
+    if kind == "bool":
+        return pd.Series(values, index=index, dtype=bool)
+    return pd.Series(values, index=index, dtype=object)

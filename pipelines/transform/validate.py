@@ -1,0 +1,199 @@
+"""Validating an extraction: parse, schema rules (pandera, lazy), cross-sheet integrity.
+
+Row-level problems never raise: they become report rows and the rest of the file goes
+through. Only file-level problems (the year, no action left) refuse the delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipelines.errors import ExtractionFileError, message
+from pipelines.extract.extraction import RawExtraction
+from pipelines.extract.values import as_text
+from pipelines.transform.frame import ValidatedExtraction
+from pipelines.transform.integrity import check_actions, check_lots
+from pipelines.transform.parse import parse_sheet
+from pipelines.transform.report import Report, RowError
+from schemas.extraction import MODELS, SHEETS, Sheet
+
+logger = logging.getLogger(__name__)
+
+#: pandera built-in check (name up to ``(``) -> our reason code.
+BUILTIN_REASONS = {
+    "not_nullable": "valeur-manquante",
+    "field_uniqueness": "cle-dupliquee",
+    "greater_than_or_equal_to": "valeur-negative",
+    "str_length": "longueur-max",
+    "isin": "valeur-non-autorisee",
+    "in_range": "valeur-non-autorisee",
+}
+#: DataFrame-level checks are reported on one column.
+FRAME_CHECK_COLUMN = {"date-fin-avant-debut": "date_fin_prevue", "cle-dupliquee": "siret"}
+_ORDER = {spec.name: i for i, spec in enumerate(SHEETS)}
+
+
+class Problems:
+    """Collects the problems of one delivery, one per (sheet, row, column, reason)."""
+
+    def __init__(self, extraction: RawExtraction) -> None:
+        self.extraction = extraction
+        self.file = extraction.info.file_name
+        self._seen: set[tuple[str, int, str | None, str]] = set()
+        self.errors: list[RowError] = []
+        self.rows: dict[str, set[int]] = defaultdict(set)
+
+    def add(self, sheet: str, row: int, column: str | None, reason: str, **context: Any) -> None:
+        """Record that ``row`` of ``sheet`` is rejected for ``reason``."""
+        key = (sheet, row, column, reason)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        located = self.extraction.sheets[sheet]
+        value = as_text(located.raw.at[row, column]) if column else None
+        spec = located.spec
+        fields: dict[str, Any] = {
+            "column": located.header(column) if column else "",
+            "value": value if value is not None else "",
+            "sheet": spec.title,
+            "expected": spec.column(column).expected if column else "",
+        }
+        fields.update(context)
+        text = message(reason, **fields)
+        self.errors.append(RowError(self.file, sheet, row, column, value, reason, text))
+        self.rows[sheet].add(row)
+
+    def sorted_errors(self) -> list[RowError]:
+        """The errors by sheet (in dependency order), row, then column order."""
+
+        def key(e: RowError) -> tuple[int, int, int, str]:
+            spec = self.extraction.sheets[e.sheet].spec
+            names = [c.name for c in spec.columns]
+            return (_ORDER[e.sheet], e.row, names.index(e.column) if e.column else -1, e.reason)
+
+        return sorted(self.errors, key=key)
+
+
+def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
+    """Validate a located extraction and split each sheet into accepted rows and rejects.
+
+    Raises:
+        ExtractionFileError: the year cannot be told or contradicts the file name, or no action
+            is left. The problems found so far are attached as ``exc.report``.
+    """
+    info = extraction.info
+    problems = Problems(extraction)
+    typed: dict[str, pd.DataFrame] = {}
+    for spec in SHEETS:
+        frame = _check_sheet(extraction, spec, problems)
+        typed[spec.name] = frame
+    year = _year(typed["programmes"], info.file_name, info.name_year)
+    accepted = {name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()}
+    accepted["lots"] = check_lots(accepted, typed, year, problems)
+    accepted["actions"] = check_actions(accepted, typed, problems)
+    report = Report(file=info.file_name, year=year, warnings=list(extraction.warnings))
+    report.errors = problems.sorted_errors()
+    for spec in SHEETS:
+        total = len(typed[spec.name])
+        rejected = len(problems.rows[spec.name])
+        report.counts[spec.name] = {"accepted": total - rejected, "rejected": rejected}
+    rejected_keys = {
+        sheet: set(typed[sheet].loc[sorted(problems.rows[sheet]), key].dropna().tolist())
+        for sheet, key in (("lots", "numero_lot"), ("actions", "id_action_cr"))
+    }
+    result = ValidatedExtraction(info, year, accepted, report, rejected_keys)
+    logger.info(
+        "%s: %s",
+        info.file_name,
+        ", ".join(f"{s} {c['accepted']} acceptées / {c['rejected']} rejetées" for s, c in report.counts.items()),
+    )
+    if accepted["actions"].empty:
+        error = ExtractionFileError(info.file_name, "aucune-action")
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return result
+
+
+def _check_sheet(extraction: RawExtraction, spec: Sheet, problems: Problems) -> pd.DataFrame:
+    """Parse a sheet and run its pandera model lazily; record every problem."""
+    frame, cell_problems = parse_sheet(extraction.sheets[spec.name])
+    unreadable = set()
+    for problem in cell_problems:
+        problems.add(spec.name, problem.row, problem.column, problem.reason)
+        unreadable.add((problem.row, problem.column))
+    try:
+        MODELS[spec.name].validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        _record_failures(exc.failure_cases, frame, spec, unreadable, problems)
+    return frame
+
+
+def _record_failures(
+    cases: pd.DataFrame,
+    frame: pd.DataFrame,
+    spec: Sheet,
+    unreadable: set[tuple[int, str]],
+    problems: Problems,
+) -> None:
+    """Turn pandera's failure cases into report rows, one per row and column."""
+    for case in cases.itertuples(index=False):
+        if pd.isna(case.index):
+            raise ExtractionFileError(
+                problems.file, "colonne-manquante", sheet=spec.title, column=str(case.column)
+            )
+        check = str(case.check)
+        row = int(case.index)
+        if case.schema_context == "DataFrameSchema":
+            column = FRAME_CHECK_COLUMN.get(check, str(case.column))
+            value_column: str | None = column
+        else:
+            column = value_column = str(case.column)
+        if (row, column) in unreadable:
+            continue
+        name = check.split("(", 1)[0]
+        reason = BUILTIN_REASONS.get(name, check)
+        context: dict[str, Any] = {}
+        if reason == "longueur-max":
+            context = {"length": len(str(frame.at[row, column])), "max_length": _arg(check, -1)}
+        elif reason == "valeur-negative":
+            context = {"min_value": _arg(check, 0)}
+        elif reason == "valeur-non-autorisee" and value_column:
+            context = {"expected": spec.column(value_column).expected or _arg_list(check)}
+        problems.add(spec.name, row, column, reason, **context)
+
+
+def _arg(check: str, position: int) -> str:
+    args = re.findall(r"[-\d.]+", check.split("(", 1)[1]) if "(" in check else []
+    return args[position] if args else "?"
+
+
+def _arg_list(check: str) -> str:
+    return check.split("(", 1)[1].rstrip(")") if "(" in check else ""
+
+
+def _year(programmes: pd.DataFrame, file_name: str, name_year: int | None) -> int:
+    """Tell the frame's year: the programmes' ``annee``, which must agree with the file name."""
+    years = sorted({int(y) for y in programmes["annee"].dropna()})
+    if name_year is not None:
+        if years and years != [name_year]:
+            raise ExtractionFileError(
+                file_name,
+                "annee-incoherente",
+                name_year=name_year,
+                detail=", ".join(str(y) for y in years),
+            )
+        return name_year
+    if len(years) == 1:
+        return years[0]
+    detail = (
+        "aucune année dans la feuille Programmes"
+        if not years
+        else "plusieurs années dans la feuille Programmes : " + ", ".join(map(str, years))
+    )
+    raise ExtractionFileError(file_name, "annee-introuvable", detail=detail)
