@@ -27,13 +27,14 @@ Rows = list[list[Any]]
 
 
 def minimal_sheets() -> dict[str, Rows]:
-    """A tiny valid extraction of 2025: 2 programmes, 2 lots, 3 organismes, 3 actions."""
+    """A tiny valid extraction of 2025: 3 programmes, 3 lots, 3 organismes, 4 actions."""
     return copy.deepcopy(
         {
             "Programmes": [
                 ["code_programme", "libelle_programme", "annee"],
                 ["PSS", "PROGRAMME REGION - Prépa sanitaire et social", 2025],
                 ["PE", "PASS Entreprendre", 2025],
+                ["1E1F", "1 emploi = 1 formation", 2025],
             ],
             "Organismes": [
                 ["of_cr", "siret", "raison_sociale", "role", "numero_activite"],
@@ -47,6 +48,7 @@ def minimal_sheets() -> dict[str, Rows]:
                 ["PSS2025_1", "PSS", "Prépa sanitaire – Bassin de Nantes", 3012, 30, "oui",
                  "01/02/2025", "30/06/2025"],
                 ["PE2025_2", "PE", "PASS Entreprendre – Saint-Nazaire", 3012, 12, "non", None, None],
+                ["1E1F2025_3", "1E1F", "1 emploi = 1 formation – Nantes", 3012, 8, None, None, None],
             ],
             "Actions": [
                 ["id_action_cr", "numero_lot", "of_mandataire_cr", "siret_formateur", "intitule",
@@ -57,6 +59,8 @@ def minimal_sheets() -> dict[str, Rows]:
                  "44600", "Saint-Nazaire", 15, 0, None],
                 [100003, "PE2025_2", 3012, SIRET_B, "PASS Entreprendre – Création d’entreprise",
                  "44600", "Saint-Nazaire", 12, None, None],
+                [100004, "1E1F2025_3", 3012, SIRET_B, "Agent de propreté et d’hygiène",
+                 "44000", "Nantes", 8, 5.5, 2400],
             ],
         }
     )

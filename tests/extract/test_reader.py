@@ -35,8 +35,8 @@ def test_title_rows_blank_rows_and_columns_keep_excel_row_numbers(tmp_path: Path
     raw = read(path)
     located = raw.sheets["actions"]
     assert located.header_row == 3
-    # header on row 3, first action row 4, blank row 5 skipped, then rows 6 and 7
-    assert located.raw.index.tolist() == [4, 6, 7]
+    # header on row 3, first action row 4, blank row 5 skipped, then rows 6 to 8
+    assert located.raw.index.tolist() == [4, 6, 7, 8]
     assert located.raw.loc[6, "id_action_cr"] == 100002.0
 
 
