@@ -39,10 +39,11 @@ def emit_json(document: Any) -> None:
 
 def show_report(report: Report, *, title: str, all_errors: bool = False) -> None:
     """Print the counts per sheet, the warnings, the refusal and the rejected rows."""
+    out.print(f"[bold]{title}[/]")
     if report.refusal is not None:
         err.print(f"[bold red]Livraison refusée[/] — {report.refusal.message}")
     if report.counts:
-        table = Table(title=title, title_justify="left")
+        table = Table()
         table.add_column("Feuille")
         table.add_column("Acceptées", justify="right")
         table.add_column("Rejetées", justify="right")
@@ -91,3 +92,39 @@ def _short(value: str | None, width: int = 40) -> str:
     if value is None:
         return ""
     return value if len(value) <= width else value[: width - 1] + "…"
+
+
+STATUS_LABELS = {"accepted": "intégrée", "refused": "refusée", "stopped": "arrêtée"}
+
+
+def show_status(document: dict[str, Any]) -> None:
+    """Print the deliveries received and what the store holds per year."""
+    deliveries = Table(title="Livraisons", title_justify="left")
+    for name in ("N°", "Fichier", "Année", "Reçue le", "Statut", "Rejets", "SHA-256"):
+        deliveries.add_column(name, overflow="fold")
+    for d in document["deliveries"]:
+        deliveries.add_row(
+            str(d["id"]),
+            d["file_name"],
+            str(d["year"] or ""),
+            str(d["received_at"])[:19],
+            STATUS_LABELS.get(d["status"], d["status"]),
+            str(d.get("rejects", "")),
+            d["sha256"][:12],
+        )
+    out.print(deliveries)
+    years = Table(title="Store par année", title_justify="left")
+    for name in ("Année", "Programmes", "Lots actifs", "Lots retirés", "Actions actives",
+                 "Actions retirées", "Organismes"):
+        years.add_column(name, justify="right")
+    for y in document["years"]:
+        years.add_row(
+            str(y["annee"]),
+            str(y["programmes"]),
+            str(y["lots"]["active"]),
+            str(y["lots"]["withdrawn"]),
+            str(y["actions"]["active"]),
+            str(y["actions"]["withdrawn"]),
+            str(y["organismes"]),
+        )
+    out.print(years)

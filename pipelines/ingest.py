@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, orm
+from sqlalchemy import Engine
 
 from pipelines.errors import ExtractionFileError, MassWithdrawalError
 from pipelines.extract.extraction import describe, read_extraction
 from pipelines.extract.source import DeliveryInfo
 from pipelines.load.archive import archive_delivery
-from pipelines.load.frame import find_delivery, load_extraction, record_refused_delivery
+from pipelines.load.db import open_session
+from pipelines.load.deliveries import find_delivery, record_refused_delivery
+from pipelines.load.frame import load_extraction
 from pipelines.load.quarantine import write_quarantine
 from pipelines.transform.frame import ValidatedExtraction
 from pipelines.transform.report import Refusal, Report
@@ -158,7 +160,7 @@ def prepare(path: Path, engine: Engine, limits: Limits) -> DeliveryInfo | Ingest
 
 def already_ingested(engine: Engine, info: DeliveryInfo) -> IngestResult | None:
     """Return the result of a delivery already accepted with the same SHA-256, else None."""
-    with orm.Session(engine) as db:
+    with open_session(engine) as db:
         existing = find_delivery(db, KIND, info.sha256)
         if existing is None or existing.status != "accepted":
             return None
@@ -185,13 +187,12 @@ def store_delivery(
     now = now or dt.datetime.now(dt.UTC)
     quarantine_dir = output_dir / "quarantaine"
     if validated is None:
-        with orm.Session(engine) as db, db.begin():
-            delivery_id = record_refused_delivery(db, info, report, "refused", now)
+        with open_session(engine, write=True) as db, db.begin():
+            delivery_id = record_refused_delivery(db, info, report, "refused", now).id
         return IngestResult(report, "refusee", delivery_id, _quarantine(report, quarantine_dir, info))
-    archive = archive_delivery(info, output_dir / "archive")
-    archive_rel = archive.relative_to(output_dir).as_posix() if archive.is_absolute() else str(archive)
+    archive_rel = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
     try:
-        with orm.Session(engine) as db, db.begin():
+        with open_session(engine, write=True) as db, db.begin():
             loaded = load_extraction(
                 db,
                 validated,
@@ -203,8 +204,8 @@ def store_delivery(
     except MassWithdrawalError as error:
         logger.warning("%s arrêtée : %s", info.file_name, error.reason)
         report.refusal = Refusal(info.file_name, error.reason, error.message)
-        with orm.Session(engine) as db, db.begin():
-            delivery_id = record_refused_delivery(db, info, report, "stopped", now)
+        with open_session(engine, write=True) as db, db.begin():
+            delivery_id = record_refused_delivery(db, info, report, "stopped", now).id
         return IngestResult(report, "arretee", delivery_id, archive=archive_rel)
     return IngestResult(
         report,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import python_calamine
 import xlsxwriter
 from stdnum import luhn
 
@@ -122,3 +124,27 @@ def write_csv_folder(
             for row in rows:
                 writer.writerow(["" if v is None else v for v in row])
     return folder
+
+
+def copy_workbook(
+    source: Path, target: Path, *, keep: dict[str, Callable[[int, list[Any]], bool]] | None = None
+) -> Path:
+    """Rewrite a real workbook's cells (as calamine reads them) into a new one.
+
+    Args:
+        source: the workbook to copy.
+        target: the new workbook.
+        keep: sheet name -> predicate ``(excel_row, cells) -> bool`` choosing the rows kept.
+    """
+    workbook = python_calamine.CalamineWorkbook.from_path(str(source))
+    sheets: dict[str, Rows] = {}
+    for name in workbook.sheet_names:
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        choose = (keep or {}).get(name)
+        sheets[name] = [
+            [None if cell == "" else cell for cell in row]
+            for number, row in enumerate(rows, start=1)
+            if choose is None or choose(number, row)
+        ]
+    workbook.close()
+    return write_workbook(target, sheets)

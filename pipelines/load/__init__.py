@@ -1,0 +1,2 @@
+"""Load stage: the store (migrations, sessions, upserts of the Région's frame), the archive of
+deliveries and the quarantine files."""

@@ -1,0 +1,114 @@
+"""Shared fixtures of the test suite.
+
+Sections: the store's databases (below). Add other shared fixtures in their own section.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, orm
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from pipelines.load.db import make_engine, normalise_url, open_session, upgrade_store
+
+# --------------------------------------------------------------------------- store databases
+#
+# ``db_url`` runs a test on SQLite (a file in tmp_path) and on PostgreSQL. PostgreSQL needs
+# CATALOGUE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): one
+# throwaway database is created for the session from it and dropped at the end; each test gets
+# an empty ``public`` schema. Without the variable those tests are skipped, unless
+# CATALOGUE_REQUIRE_POSTGRES=1 (CI), where a missing or unreachable server fails them.
+
+POSTGRES_URL_ENV = "CATALOGUE_TEST_POSTGRES_URL"
+REQUIRE_POSTGRES_ENV = "CATALOGUE_REQUIRE_POSTGRES"
+
+
+def _no_postgres(reason: str) -> None:
+    if os.environ.get(REQUIRE_POSTGRES_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_POSTGRES_ENV}=1: PostgreSQL is required)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[URL]:
+    """A throwaway PostgreSQL database for the whole session (dropped at the end)."""
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        _no_postgres(f"{POSTGRES_URL_ENV} is not set: PostgreSQL tests skipped")
+    url = normalise_url(base or "")
+    name = f"catalogue_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except OperationalError as exc:
+        admin.dispose()
+        _no_postgres(f"PostgreSQL unreachable at {url.render_as_string()}: {exc.orig}")
+    try:
+        yield url.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _empty_schema(url: URL) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of an empty database (no schema yet), on SQLite then on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'catalogue.db'}"
+    url: URL = request.getfixturevalue("postgres_database")
+    _empty_schema(url)
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a store migrated to the latest schema (disposed after the test)."""
+    store = make_engine(db_url)
+    upgrade_store(store)
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[orm.Session]:
+    """A session on the migrated store; tests open transactions (``with db.begin():``)."""
+    with open_session(engine, write=True) as session:
+        yield session
+
+
+# --------------------------------------------------------------------------- samples
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture
+def sample() -> Callable[[str], Path]:
+    """Return the path of a file of ``data/samples/`` (checked to exist)."""
+
+    def find(name: str) -> Path:
+        path = SAMPLES / name
+        assert path.exists(), f"missing sample {path}"
+        return path
+
+    return find
