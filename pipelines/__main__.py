@@ -7,6 +7,8 @@ refused as a whole, or stopped by the mass-withdrawal guard.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -49,13 +51,18 @@ def _limits(settings: Settings) -> Any:
     return Limits(settings.max_file_mb * 2**20, settings.max_uncompressed_mb * 2**20)
 
 
-def _engine(settings: Settings) -> Engine:
+@contextmanager
+def _store(settings: Settings) -> Iterator[Engine]:
+    """The store's engine, migrated to the latest schema, disposed on exit."""
     from pipelines.load.db import make_engine, upgrade_store
 
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.store_url)
-    upgrade_store(engine)
-    return engine
+    try:
+        upgrade_store(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -106,14 +113,15 @@ def ingest(
         raise typer.Exit(exit_code)
     from pipelines.ingest import ingest_path
 
-    result = ingest_path(
-        path,
-        engine=_engine(settings),
-        output_dir=settings.output_dir,
-        limits=_limits(settings),
-        threshold=settings.mass_withdrawal_threshold,
-        allow_mass_withdrawal=allow_mass_withdrawal,
-    )
+    with _store(settings) as engine:
+        result = ingest_path(
+            path,
+            engine=engine,
+            output_dir=settings.output_dir,
+            limits=_limits(settings),
+            threshold=settings.mass_withdrawal_threshold,
+            allow_mass_withdrawal=allow_mass_withdrawal,
+        )
     if json_:
         console.emit_json(result.as_dict())
     else:
@@ -156,7 +164,7 @@ def show(
         ShowKind.action: inspect.show_action,
         ShowKind.organisme: inspect.show_organisme,
     }
-    with orm.Session(_engine(get_settings())) as db:
+    with _store(get_settings()) as engine, orm.Session(engine) as db:
         record = finders[kind](db, key)
     if json_:
         console.emit_json(record)
@@ -174,7 +182,7 @@ def status(json_: bool = JSON) -> None:
     """Afficher les livraisons reçues et le contenu du store par année."""
     from pipelines.load.inspect import store_status
 
-    with orm.Session(_engine(get_settings())) as db:
+    with _store(get_settings()) as engine, orm.Session(engine) as db:
         document = store_status(db)
     if json_:
         console.emit_json(document)

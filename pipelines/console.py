@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -33,8 +34,8 @@ def setup_logging(verbose: bool, level: str) -> None:
 
 
 def emit_json(document: Any) -> None:
-    """Print one JSON document on stdout."""
-    out.print_json(json.dumps(document, ensure_ascii=False, default=str, sort_keys=False))
+    """Print one JSON document on stdout (plain text: never wrapped or coloured)."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str, indent=2) + "\n")
 
 
 def show_report(report: Report, *, title: str, all_errors: bool = False) -> None:
@@ -59,19 +60,13 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
         out.print(f"[yellow]Avertissement[/] : {warning}")
     if report.errors:
         shown = report.errors if all_errors else report.errors[:MAX_SHOWN]
-        table = Table(title=f"Lignes rejetées ({len(report.errors)} motifs)", title_justify="left")
-        for name in ("Feuille", "Ligne", "Colonne", "Valeur", "Motif", "Message"):
-            table.add_column(name, overflow="fold")
+        out.print(f"[bold]Lignes rejetées[/] ({len(report.errors)} motifs) :")
         for e in shown:
-            table.add_row(
-                SHEET_TITLES.get(e.sheet, e.sheet),
-                str(e.row),
-                e.column or "",
-                _short(e.value),
-                e.reason,
-                e.message,
-            )
-        out.print(table)
+            where = f"{SHEET_TITLES.get(e.sheet, e.sheet)}, ligne {e.row}"
+            if e.column:
+                where += f", colonne {e.column}"
+            out.print(f"  {where} [red]{e.reason}[/]", soft_wrap=True)
+            out.print(f"      {e.message}", soft_wrap=True, markup=False)
         if len(shown) < len(report.errors):
             out.print(f"… et {len(report.errors) - len(shown)} autres (--json pour la liste entière).")
 
@@ -88,10 +83,6 @@ def show_mapping(title: str, record: dict[str, Any]) -> None:
     out.print(table)
 
 
-def _short(value: str | None, width: int = 40) -> str:
-    if value is None:
-        return ""
-    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 STATUS_LABELS = {"accepted": "intégrée", "refused": "refusée", "stopped": "arrêtée"}

@@ -101,7 +101,7 @@ def validate_path(
         )
         validated = validate_extraction(raw)
     except ExtractionFileError as error:
-        logger.warning("%s refusé : %s", error.file, error.reason)
+        logger.info("%s refusé : %s", error.file, error.reason)
         return refused_report(error), None
     return validated.report, validated
 
@@ -202,7 +202,7 @@ def store_delivery(
                 now=now,
             )
     except MassWithdrawalError as error:
-        logger.warning("%s arrêtée : %s", info.file_name, error.reason)
+        logger.info("%s arrêtée : %s", info.file_name, error.reason)
         report.refusal = Refusal(info.file_name, error.reason, error.message)
         with open_session(engine, write=True) as db, db.begin():
             delivery_id = record_refused_delivery(db, info, report, "stopped", now).id

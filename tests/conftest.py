@@ -6,7 +6,14 @@ Sections: the store's databases (below). Add other shared fixtures in their own 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
+
+# Before anything imports Prefect: a throw-away home, no telemetry, quiet server.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="prefect-home-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -112,3 +119,15 @@ def sample() -> Callable[[str], Path]:
         return path
 
     return find
+
+
+# --------------------------------------------------------------------------- Prefect
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database, started once, only when a test asks for it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

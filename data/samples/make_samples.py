@@ -562,6 +562,7 @@ def build_organismes(
             street = STREETS[(ref.of_cr + index) % len(STREETS)]
             adresse = f"{number}, {street}" if ref.of_cr % 3 == 0 else f"{number} {street}"
             site = _slug(commune.name)
+            domain = "-".join(_slug(ref.raison_sociale).split("-")[:3])
             rows.append(
                 Organisme(
                     of_cr=ref.of_cr,
@@ -572,7 +573,7 @@ def build_organismes(
                     adresse=adresse,
                     code_postal=commune.code_postal,
                     commune=commune.name,
-                    email=f"contact.{site}@{_slug(ref.raison_sociale)[:24]}.example.org",
+                    email=f"contact.{site}@{domain}.example.org",
                     telephone=f"{PHONE_PREFIX[commune.departement]} 00 00 {number:02d}",
                     role_label=ref.role_label,
                 )
@@ -1502,7 +1503,8 @@ def build_messy() -> dict[str, list[SheetRow]]:
                 (
                     "nb_places",
                     "places-lot-depassees",
-                    f"the lot's actions ask {asked} places, the lot has {overbooked.nb_places}",
+                    f"its lot {OVERBOOKED} (accepted) has {overbooked.nb_places} places, "
+                    f"its actions ask {asked}",
                 )
             )
     # every valid lot keeps room for all its actions, rejected ones included
@@ -1757,11 +1759,20 @@ def _order_messy(rows: dict[str, list[SheetRow]]) -> None:
 def expected_rejects(
     rows: dict[str, list[SheetRow]], positions: dict[str, list[int]]
 ) -> list[tuple[str, int, str, str, str]]:
-    """Return ``(sheet, row, column, reason, what)`` for every expected reject, in report order."""
+    """Return ``(sheet, row, column, reason, what)`` for every expected reject, in report order.
+
+    ``lot-rejete`` rejects say on which row(s) of Lots their lot is.
+    """
+    lot_rows: dict[str, list[str]] = defaultdict(list)
+    for row, excel_row in zip(rows["lots"], positions["lots"], strict=True):
+        lot_rows[str(row.cells["numero_lot"])].append(str(excel_row))
     out = []
     for sheet in ("programmes", "organismes", "lots", "actions"):
         for row, excel_row in zip(rows[sheet], positions[sheet], strict=True):
             for column, reason, what in row.rejects:
+                if reason == "lot-rejete":
+                    where = " and ".join(lot_rows[str(row.cells["numero_lot"])])
+                    what = f"{what} (lots row {where})"
                 out.append((sheet, excel_row, column, reason, what))
     return sorted(
         out, key=lambda t: (("programmes", "organismes", "lots", "actions").index(t[0]), t[1], t[2])
@@ -1803,8 +1814,8 @@ def write_messy_outputs(rows: dict[str, list[SheetRow]], positions: dict[str, li
         "| sheet | row | column | reason | what is wrong |",
         "|---|---|---|---|---|",
     ]
-    for sheet, row, column, reason, what in rejects:
-        lines.append(f"| {sheet} | {row} | {column} | {reason} | {what} |")
+    for sheet, excel_row, column, reason, what in rejects:
+        lines.append(f"| {sheet} | {excel_row} | {column} | {reason} | {what} |")
     lines.append("")
     (folder / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
@@ -1918,10 +1929,15 @@ tuples.
 # ============================================================================ main
 
 
-def clean_workbook(
-    ext: Extraction, path: Path, label: str, *, date_1904: bool = False
-) -> dict[str, list[SheetRow]]:
-    """Write a clean extraction as a workbook with every benign variation."""
+def clean_workbook(ext: Extraction, path: Path, label: str, *, date_1904: bool = False) -> None:
+    """Write a clean extraction as a workbook with every benign variation.
+
+    Args:
+        ext: the content to write.
+        path: the ``.xlsx`` to write.
+        label: the delivery, for the titles (e.g. ``extraction du 15/01/2025``).
+        date_1904: use Excel's 1904 date system.
+    """
     rows = plain_rows(ext)
     vary_organismes(rows["organismes"])
     vary_lots(rows["lots"], ext)
@@ -1938,7 +1954,6 @@ def clean_workbook(
         date_1904=date_1904,
         notes=notes,
     )
-    return rows
 
 
 def main() -> None:

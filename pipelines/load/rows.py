@@ -86,9 +86,7 @@ class RowHasher:
     def __call__(self, row: dict[str, Any]) -> str:
         """Return the hex digest of ``row``'s values for the columns."""
         digest = self._prefix.copy()
-        values = [row[c] for c in self.columns]
-        payload = json.dumps(values, default=_json_default, ensure_ascii=False)
-        digest.update(payload.encode())
+        digest.update(_ENCODER.encode([row[c] for c in self.columns]).encode())
         return digest.hexdigest()
 
 
@@ -96,3 +94,7 @@ def _json_default(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"cannot hash a value of type {type(value).__name__}")
+
+
+#: Canonical JSON of a row's values: dates as ISO text, no spaces, accents as they are.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)

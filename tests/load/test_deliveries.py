@@ -65,3 +65,13 @@ def test_an_accepted_delivery_cannot_be_marked_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="status"):
         record(engine, validated.info, refused_report("x"), "accepted", 1)
     assert [d["status"] for d in dump(engine)["deliveries"]] == ["accepted"]
+
+
+def test_a_refused_delivery_keeps_its_archive_path(engine: Engine) -> None:
+    info = f.standard().info
+    with open_session(engine, write=True) as db, db.begin():
+        record_refused_delivery(
+            db, info, refused_report(info.file_name), "refused", at(0), archive_path="archive/ab/x"
+        )
+
+    assert dump(engine)["deliveries"][0]["archive_path"] == "archive/ab/x"

@@ -191,3 +191,41 @@ def test_years_are_independent(engine: Engine) -> None:
     assert sorted({lot["annee"] for lot in store["lots"]}) == [2024, 2025]
     assert all(lot["withdrawn_at"] is None for lot in store["lots"])
     assert len(store["organismes"]) == 4  # shared by both years
+
+
+def test_absent_optional_columns_load_as_empty(engine: Engine) -> None:
+    validated = f.standard(n_lots=1, actions_per_lot=1)
+    validated.frames["lots"] = validated.frames["lots"].drop(
+        columns=["forfait_recrutement", "territoire"]
+    )
+
+    load(engine, validated)
+
+    [lot] = dump(engine)["lots"]
+    assert (lot["forfait_recrutement"], lot["territoire"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda v: v.frames.pop("actions"), "no 'actions' frame"),
+        (lambda v: v.frames.__setitem__("lots", v.frames["lots"].drop(columns="nb_places")),
+         "columns missing from the validated frame: nb_places"),
+        (lambda v: v.frames.__setitem__("actions", v.frames["actions"].iloc[[0, 0]]),
+         "duplicated keys"),
+        (lambda v: v.frames["actions"].__setitem__("numero_lot", "PSS2025_99"),
+         "unknown lot PSS2025_99"),
+    ],
+)  # fmt: skip
+def test_an_inconsistent_validated_extraction_writes_nothing(
+    engine: Engine, spoil: object, message: str
+) -> None:
+    load(engine, f.standard(2024), now=at(0))
+    before = dump(engine)
+    validated = f.standard()
+    spoil(validated)  # type: ignore[operator]
+
+    with pytest.raises(ValueError, match=message):
+        load(engine, validated, now=at(1))
+
+    assert dump(engine) == before

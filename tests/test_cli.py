@@ -1,0 +1,125 @@
+"""The ``catalogue`` command line, in-process: exit codes, tables, one JSON document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.__main__ import app
+from pipelines.settings import get_settings
+from tests.workbooks import minimal_sheets, write_workbook
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the CLI at a fresh store (SQLite, then PostgreSQL) and output folder."""
+    monkeypatch.setenv("CATALOGUE_DATABASE_URL", db_url)
+    monkeypatch.setenv("CATALOGUE_OUTPUT_DIR", str(tmp_path / "out"))
+    get_settings.cache_clear()
+    yield tmp_path / "out"
+    get_settings.cache_clear()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def run_json(*args: str) -> tuple[int, Any]:
+    result = runner.invoke(app, [*args, "--json"])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_validate_exit_codes_and_json(store: Path, sample: Callable[[str], Path]) -> None:
+    code, document = run_json("validate", str(sample("prf_2025_20250115.xlsx")))
+    assert code == 0 and document["errors"] == [] and document["status"] == "valide"
+    code, document = run_json("validate", str(sample("messy/prf_2025_20250210.xlsx")))
+    assert code == 1
+    first = document["errors"][0]
+    assert set(first) == {"file", "sheet", "row", "column", "value", "reason", "message"}
+    assert document["counts"]["actions"]["rejected"] > 0
+    assert not store.exists() or not any(store.rglob("*.db"))  # validate writes nothing
+
+
+def test_validate_refused_file(store: Path, tmp_path: Path) -> None:
+    sheets = minimal_sheets()
+    del sheets["Lots"]
+    path = write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets)
+    code, document = run_json("validate", str(path))
+    assert code == 2
+    assert document["refusal"]["reason"] == "feuille-manquante"
+    code, output = run("validate", str(path))
+    assert code == 2 and "Lots" in output
+
+
+def test_validate_prints_the_rejects_table(store: Path, sample: Callable[[str], Path]) -> None:
+    code, output = run("validate", str(sample("messy/prf_2025_20250210.xlsx")))
+    assert code == 1
+    assert "Lignes rejetées" in output and "cle-dupliquee" in output
+
+
+def test_ingest_show_and_status(store: Path, sample: Callable[[str], Path]) -> None:
+    code, document = run_json("ingest", str(sample("prf_2025_20250115.xlsx")))
+    assert code == 0 and document["status"] == "integree"
+    code, again = run_json("ingest", str(sample("prf_2025_20250115.xlsx")))
+    assert code == 0 and again["status"] == "deja-integree"
+
+    code, lot = run_json("show", "lot", "pss2025_10")
+    assert code == 0 and lot["numero_lot"] == "PSS2025_10"
+    action_id = str(lot["actions"][0]["id_action_cr"])
+    code, action = run_json("show", "action", action_id)
+    assert code == 0 and action["id_action_cr"] == int(action_id)
+    code, organismes = run_json("show", "organisme", str(lot["of_mandataire_cr"]))
+    assert code == 0 and len(organismes) > 1  # a mandataire with several establishments
+    code, _ = run_json("show", "lot", "XX2025_999")
+    assert code == 1
+
+    code, status = run_json("status")
+    assert code == 0
+    assert [d["status"] for d in status["deliveries"]] == ["accepted"]
+    code, output = run("status")
+    assert code == 0 and "2025" in output
+
+
+def test_ingest_with_rejects_points_to_the_quarantine(
+    store: Path, sample: Callable[[str], Path]
+) -> None:
+    code, output = run("ingest", str(sample("messy/prf_2025_20250210.xlsx")))
+    assert code == 1
+    quarantine = next((store / "quarantaine").glob("extraction-2025-20250210-*.csv"))
+    assert quarantine.name in output.replace("\n", "")
+
+
+def test_ingest_mass_withdrawal_flag(
+    store: Path, tmp_path: Path, sample: Callable[[str], Path]
+) -> None:
+    run("ingest", str(sample("prf_2025_20250115.xlsx")))
+    sheets = minimal_sheets()  # 2025, but none of the sample's lots
+    small = write_workbook(tmp_path / "prf_2025_20250601.xlsx", sheets)
+    code, document = run_json("ingest", str(small))
+    assert code == 2 and document["status"] == "arretee"
+    code, document = run_json("ingest", str(small), "--allow-mass-withdrawal")
+    assert code == 0 and document["status"] == "integree"
+
+
+def test_python_dash_m_pipelines_works() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    for command in ("validate", "ingest", "show", "status"):
+        assert command in result.stdout

@@ -1,0 +1,48 @@
+"""The Prefect flow, end to end on a temporary Prefect server (the one slow test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import get_settings
+
+
+@pytest.mark.flow
+def test_ingest_flow_end_to_end(
+    prefect_harness: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sample: Callable[[str], Path],
+) -> None:
+    from pipelines import flows
+
+    monkeypatch.setenv("CATALOGUE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CATALOGUE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    get_settings.cache_clear()
+    try:
+        first = flows.ingest_extraction(str(sample("messy/prf_2025_20250210.xlsx")))
+        assert (first["status"], first["exit_code"]) == ("integree", 1)
+        assert first["counts"]["actions"]["rejected"] > 0
+        assert Path(first["quarantine"]).is_file()
+        again = flows.ingest_extraction(str(sample("messy/prf_2025_20250210.xlsx")))
+        assert (again["status"], again["exit_code"]) == ("deja-integree", 0)
+        refused = flows.ingest_extraction(str(tmp_path / "absent.xlsx"))
+        assert refused["status"] == "refusee" and refused["exit_code"] == 2
+    finally:
+        get_settings.cache_clear()
+
+
+def test_retry_only_on_io_errors() -> None:
+    from prefect.states import Completed, Failed
+
+    from pipelines import flows
+
+    def failed(exc: BaseException) -> object:
+        return Failed(data=exc)
+
+    assert flows.retry_on_io_error(None, None, failed(OSError("disque")))  # type: ignore[arg-type]
+    assert not flows.retry_on_io_error(None, None, failed(ValueError("règle")))  # type: ignore[arg-type]
+    assert not flows.retry_on_io_error(None, None, Completed())  # type: ignore[arg-type]
