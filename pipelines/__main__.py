@@ -71,9 +71,9 @@ def validate(
     json_: bool = JSON,
 ) -> None:
     """Valider une extraction de la Région sans rien écrire."""
+    from pipelines.errors import ExtractionFileError
     from pipelines.extract.extraction import describe
     from pipelines.ingest import refused_report, validate_path
-    from pipelines.errors import ExtractionFileError
 
     settings = get_settings()
     limits = _limits(settings)
@@ -145,9 +145,10 @@ def _show_ingest(document: dict[str, Any], report: Any = None) -> None:
     if document.get("refusal") and report.refusal is None:
         console.err.print(f"[bold red]Motif[/] — {document['refusal']['message']}")
     if document.get("quarantine"):
-        console.out.print(f"Lignes rejetées : {document['quarantine']}")
+        console.out.print(f"Lignes rejetées : {document['quarantine']}", soft_wrap=True)
     if document.get("archive"):
-        console.out.print(f"Archive : {get_settings().output_dir / document['archive']}")
+        archive = get_settings().output_dir / document["archive"]
+        console.out.print(f"Archive : {archive}", soft_wrap=True)
 
 
 @app.command()

@@ -28,9 +28,11 @@ err = Console(stderr=True, highlight=False)
 
 def setup_logging(verbose: bool, level: str) -> None:
     """Send the project's logs to stderr: ``level`` by default, INFO with ``-v``."""
+    console_level = logging.INFO if verbose else logging.getLevelName(level.upper())
     handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+    handler.setLevel(console_level)  # records propagate to it whatever the root's level
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
-    logging.getLogger("pipelines").setLevel(logging.INFO if verbose else level.upper())
+    logging.getLogger("pipelines").setLevel(console_level)
 
 
 def emit_json(document: Any) -> None:
@@ -68,7 +70,9 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
             out.print(f"  {where} [red]{e.reason}[/]", soft_wrap=True)
             out.print(f"      {e.message}", soft_wrap=True, markup=False)
         if len(shown) < len(report.errors):
-            out.print(f"… et {len(report.errors) - len(shown)} autres (--json pour la liste entière).")
+            out.print(
+                f"… et {len(report.errors) - len(shown)} autres (--json pour la liste entière)."
+            )
 
 
 def show_mapping(title: str, record: dict[str, Any]) -> None:
@@ -83,39 +87,34 @@ def show_mapping(title: str, record: dict[str, Any]) -> None:
     out.print(table)
 
 
-
-
 STATUS_LABELS = {"accepted": "intégrée", "refused": "refusée", "stopped": "arrêtée"}
 
 
 def show_status(document: dict[str, Any]) -> None:
     """Print the deliveries received and what the store holds per year."""
     deliveries = Table(title="Livraisons", title_justify="left")
-    for name in ("N°", "Fichier", "Année", "Reçue le", "Statut", "Rejets", "SHA-256"):
-        deliveries.add_column(name, overflow="fold")
+    for name in ("N°", "Fichier", "Année", "Reçue (UTC)", "Statut", "Rejets", "SHA-256"):
+        deliveries.add_column(name, no_wrap=name != "Fichier", overflow="fold")
     for d in document["deliveries"]:
         deliveries.add_row(
             str(d["id"]),
             d["file_name"],
             str(d["year"] or ""),
-            str(d["received_at"])[:19],
+            str(d["received_at"])[:16].replace("T", " "),
             STATUS_LABELS.get(d["status"], d["status"]),
             str(d.get("rejects", "")),
-            d["sha256"][:12],
+            d["sha256"][:8],
         )
     out.print(deliveries)
-    years = Table(title="Store par année", title_justify="left")
-    for name in ("Année", "Programmes", "Lots actifs", "Lots retirés", "Actions actives",
-                 "Actions retirées", "Organismes"):
-        years.add_column(name, justify="right")
+    years = Table(title="Store par année (actifs / retirés)", title_justify="left")
+    for name in ("Année", "Programmes", "Lots", "Actions", "Organismes"):
+        years.add_column(name, justify="right", no_wrap=True)
     for y in document["years"]:
         years.add_row(
             str(y["annee"]),
             str(y["programmes"]),
-            str(y["lots"]["active"]),
-            str(y["lots"]["withdrawn"]),
-            str(y["actions"]["active"]),
-            str(y["actions"]["withdrawn"]),
+            f"{y['lots']['active']} / {y['lots']['withdrawn']}",
+            f"{y['actions']['active']} / {y['actions']['withdrawn']}",
             str(y["organismes"]),
         )
     out.print(years)

@@ -138,5 +138,7 @@ def _publish_summary(result: IngestResult) -> None:
     if reasons:
         create_table_artifact(
             key="extraction-region-rejets",
-            table=[{"feuille": s, "motif": r, "lignes": n} for (s, r), n in sorted(reasons.items())],
+            table=[
+                {"feuille": s, "motif": r, "lignes": n} for (s, r), n in sorted(reasons.items())
+            ],
         )

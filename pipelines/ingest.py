@@ -189,7 +189,9 @@ def store_delivery(
     if validated is None:
         with open_session(engine, write=True) as db, db.begin():
             delivery_id = record_refused_delivery(db, info, report, "refused", now).id
-        return IngestResult(report, "refusee", delivery_id, _quarantine(report, quarantine_dir, info))
+        return IngestResult(
+            report, "refusee", delivery_id, _quarantine(report, quarantine_dir, info)
+        )
     archive_rel = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
     try:
         with open_session(engine, write=True) as db, db.begin():

@@ -112,7 +112,9 @@ ORGANISMES = Sheet(
         Column("siret", "siret", True, ("SIRET", "N° SIRET"), "14 chiffres"),
         Column("raison_sociale", "text", True, ("Organisme", "Nom")),
         Column("role", "enum", True, ("Rôle",), "mandataire, cotraitant ou formateur"),
-        Column("numero_activite", "text", False, ("NDA", "N° déclaration d'activité"), "11 chiffres"),
+        Column(
+            "numero_activite", "text", False, ("NDA", "N° déclaration d'activité"), "11 chiffres"
+        ),
         Column("adresse", "text", False, ("Adresse",)),
         Column("code_postal", "postal", False, ("Code postal", "CP"), "5 chiffres"),
         Column("commune", "text", False, ("Commune", "Ville")),
@@ -177,7 +179,9 @@ class ProgrammeSchema(pa.DataFrameModel):
 
     code_programme: Series[str] = pa.Field(nullable=False, unique=True)
     libelle_programme: Series[str] = pa.Field(nullable=False)
-    annee: Series[pd.Int64Dtype] = pa.Field(nullable=False, in_range={"min_value": 2000, "max_value": 2100})
+    annee: Series[pd.Int64Dtype] = pa.Field(
+        nullable=False, in_range={"min_value": 2000, "max_value": 2100}
+    )
     code_dispositif: Series[str] = pa.Field(nullable=True)
 
     class Config:

@@ -77,7 +77,10 @@ class Delivery(Base):
     """A file received (the Région's extraction, or later an organisation's entries)."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("kind", "sha256", name="uq_deliveries_kind_sha256"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("kind", "sha256", name="uq_deliveries_kind_sha256"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # "extraction" | "saisie"
@@ -122,7 +125,10 @@ class Programme(Base, _Lifecycle):
     """A programme of the Région for one year (PSS, PE, PAS, PCA, 1E1F)."""
 
     __tablename__ = "programmes"
-    __table_args__ = (UniqueConstraint("annee", "code_programme", name="uq_programmes_annee_code"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("annee", "code_programme", name="uq_programmes_annee_code"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     annee: Mapped[int] = mapped_column(Integer)
@@ -142,7 +148,10 @@ class Organisme(Base, _Lifecycle):
     """
 
     __tablename__ = "organismes"
-    __table_args__ = (UniqueConstraint("of_cr", "siret", name="uq_organismes_of_cr_siret"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("of_cr", "siret", name="uq_organismes_of_cr_siret"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     of_cr: Mapped[int] = mapped_column(BigInteger)
@@ -188,7 +197,10 @@ class ActionRegion(Base, _Lifecycle):
     """An action ordered by the Région (``id_action_cr``): the frame an organisation fills."""
 
     __tablename__ = "actions_region"
-    __table_args__ = (UniqueConstraint("id_action_cr", name="uq_actions_region_id_action_cr"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("id_action_cr", name="uq_actions_region_id_action_cr"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     id_action_cr: Mapped[int] = mapped_column(BigInteger)
@@ -219,7 +231,10 @@ class Formation(Base, _Lifecycle):
     """F: what is taught. ``id`` is the formation part of the FAS code."""
 
     __tablename__ = "formations"
-    __table_args__ = (UniqueConstraint("siret", "ref_formation", name="uq_formations_siret_ref"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("siret", "ref_formation", name="uq_formations_siret_ref"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     siret: Mapped[str] = mapped_column(String(14))  # the organisation that owns the record
@@ -279,7 +294,10 @@ class Session(Base, _Lifecycle):
     """S: when and where an action runs. ``id`` is the session part of the FAS code."""
 
     __tablename__ = "sessions"
-    __table_args__ = (UniqueConstraint("siret", "ref_session", name="uq_sessions_siret_ref"), _NO_REUSE)
+    __table_args__ = (
+        UniqueConstraint("siret", "ref_session", name="uq_sessions_siret_ref"),
+        _NO_REUSE,
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
@@ -305,7 +323,9 @@ class Session(Base, _Lifecycle):
     modalites_recrutement: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     action: Mapped[Action] = relationship(back_populates="sessions")
-    informations_collectives: Mapped[list[InformationCollective]] = relationship(back_populates="session")
+    informations_collectives: Mapped[list[InformationCollective]] = relationship(
+        back_populates="session"
+    )
     periodes_inscription: Mapped[list[PeriodeInscription]] = relationship(back_populates="session")
     referents: Mapped[list[Referent]] = relationship(back_populates="session")
 

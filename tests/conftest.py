@@ -23,14 +23,23 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from pipelines.load.db import make_engine, normalise_url, open_session, upgrade_store
+from alembic.script import ScriptDirectory
+
+from pipelines.load.db import (
+    alembic_config,
+    make_engine,
+    normalise_url,
+    open_session,
+    upgrade_store,
+)
+from schemas.store import Base
 
 # --------------------------------------------------------------------------- store databases
 #
 # ``db_url`` runs a test on SQLite (a file in tmp_path) and on PostgreSQL. PostgreSQL needs
 # CATALOGUE_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): one
-# throwaway database is created for the session from it and dropped at the end; each test gets
-# an empty ``public`` schema. Without the variable those tests are skipped, unless
+# throwaway database is created for the session from it and dropped at the end; each test
+# gets it with no rows (see ``db_url``). Without the variable those tests are skipped, unless
 # CATALOGUE_REQUIRE_POSTGRES=1 (CI), where a missing or unreachable server fails them.
 
 POSTGRES_URL_ENV = "CATALOGUE_TEST_POSTGRES_URL"
@@ -66,29 +75,45 @@ def postgres_database() -> Iterator[URL]:
         admin.dispose()
 
 
-def _empty_schema(url: URL) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+def _clean_store(url: URL) -> None:
+    """Empty the session's PostgreSQL store: delete every row if its schema is at the latest
+    revision (fast), else drop the whole schema."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection:
-            connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
+        with engine.begin() as connection:
+            version = None
+            if connection.exec_driver_sql("SELECT to_regclass('alembic_version')").scalar():
+                version = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                version = version.scalar()
+            if version == head:
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(table.delete())
+            else:
+                connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+                connection.exec_driver_sql("CREATE SCHEMA public")
     finally:
         engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of an empty database (no schema yet), on SQLite then on PostgreSQL."""
+    """URL of a store with no rows, on SQLite then on PostgreSQL.
+
+    SQLite: a new file, no schema yet. PostgreSQL: the session's database, either with no
+    schema or already at the latest revision (emptied of its rows; ids are not reset, so tests
+    must not expect particular ids). Run ``upgrade_store`` (or use ``engine``) before loading.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('store') / 'catalogue.db'}"
     url: URL = request.getfixturevalue("postgres_database")
-    _empty_schema(url)
+    _clean_store(url)
     return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a store migrated to the latest schema (disposed after the test)."""
+    """An engine on the ``db_url`` store, migrated to the latest schema (disposed after)."""
     store = make_engine(db_url)
     upgrade_store(store)
     try:

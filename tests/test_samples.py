@@ -39,7 +39,9 @@ def test_clean_sample_is_accepted_whole(sample: Callable[[str], Path]) -> None:
 def test_messy_sample_gives_exactly_its_known_rejects(sample: Callable[[str], Path]) -> None:
     result = validate(sample("messy/prf_2025_20250210.xlsx"))
     with sample("messy/expected_rejects.csv").open(encoding="utf-8") as fh:
-        expected = [(r["sheet"], int(r["row"]), r["column"], r["reason"]) for r in csv.DictReader(fh)]
+        expected = [
+            (r["sheet"], int(r["row"]), r["column"], r["reason"]) for r in csv.DictReader(fh)
+        ]
     got = [(e.sheet, e.row, e.column, e.reason) for e in result.report.errors]
     assert sorted(got) == sorted(expected)
     assert len(got) == len(expected) >= 40

@@ -58,7 +58,9 @@ def read_csv_sheet(path: Path, display_name: str) -> RawSheet:
     text, encoding = decode(data)
     separator = sniff_separator(text)
     try:
-        rows: list[list[object]] = [list(r) for r in csv.reader(io.StringIO(text), delimiter=separator)]
+        rows: list[list[object]] = [
+            list(r) for r in csv.reader(io.StringIO(text), delimiter=separator)
+        ]
     except csv.Error as exc:
         raise ExtractionFileError(display_name, "fichier-illisible", detail=str(exc)) from None
     logger.info("%s: %d lines (%s, separator %r)", display_name, len(rows), encoding, separator)

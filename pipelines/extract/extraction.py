@@ -73,9 +73,7 @@ def describe(path: Path, max_bytes: int) -> DeliveryInfo:
 
 def _csv_files(folder: Path) -> dict[str, Path]:
     """Map each canonical sheet to its CSV file in ``folder`` (only regular ``.csv`` files)."""
-    candidates = [
-        p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv" and p.is_file()
-    ]
+    candidates = [p for p in sorted(folder.iterdir()) if p.suffix.lower() == ".csv" and p.is_file()]
     found: dict[str, Path] = {}
     for spec in SHEETS:
         matches = [p for p in candidates if sheet_matches(p.stem, spec.name)]

@@ -150,9 +150,7 @@ def _frame(sheet: RawSheet, first: int, positions: dict[str, int], spec: Sheet) 
     data: dict[str, list[Any]] = {name: [] for name in columns}
     index: list[int] = []
     for offset, cells in enumerate(sheet.rows[first:]):
-        values = [
-            _cell(cells, positions[name]) if name in positions else None for name in columns
-        ]
+        values = [_cell(cells, positions[name]) if name in positions else None for name in columns]
         if all(v is None for v in values):
             continue
         index.append(first + offset + 1)

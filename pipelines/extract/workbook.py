@@ -115,7 +115,9 @@ def read_workbook(path: Path, file_name: str, max_uncompressed: int) -> list[Raw
     return sheets
 
 
-def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]]) -> None:
+def _fill_merged(
+    rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]]
+) -> None:
     """Give every cell of a merged range the value of its top-left cell (as Excel shows it)."""
     for (top, left), (bottom, right) in ranges:
         if top >= len(rows) or left >= len(rows[top]):

@@ -94,7 +94,9 @@ def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
         frame = _check_sheet(extraction, spec, problems)
         typed[spec.name] = frame
     year = _year(typed["programmes"], info.file_name, info.name_year)
-    accepted = {name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()}
+    accepted = {
+        name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()
+    }
     accepted["lots"] = check_lots(accepted, typed, year, problems)
     accepted["actions"] = check_actions(accepted, typed, problems)
     report = Report(file=info.file_name, year=year, warnings=list(extraction.warnings))
@@ -111,7 +113,10 @@ def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
     logger.info(
         "%s: %s",
         info.file_name,
-        ", ".join(f"{s} {c['accepted']} acceptées / {c['rejected']} rejetées" for s, c in report.counts.items()),
+        ", ".join(
+            f"{s} {c['accepted']} acceptées / {c['rejected']} rejetées"
+            for s, c in report.counts.items()
+        ),
     )
     if accepted["actions"].empty:
         error = ExtractionFileError(info.file_name, "aucune-action")

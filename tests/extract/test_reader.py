@@ -46,8 +46,15 @@ def test_renamed_sheets_aliases_and_extra_columns(tmp_path: Path) -> None:
     sheets["Actions PRF"] = sheets.pop("Actions")
     sheets["Notes"] = [["Commentaire"], ["ignorée"]]
     sheets["Actions PRF"][0] = [
-        "ID Action CR", " Numéro lot CR ", "OF MANDATAIRE CR", "SIRET site de réalisation",
-        "Intitulé action", "Code postal", "Commune lieu", "Nb places dispositif", "Taux TVA",
+        "ID Action CR",
+        " Numéro lot CR ",
+        "OF MANDATAIRE CR",
+        "SIRET site de réalisation",
+        "Intitulé action",
+        "Code postal",
+        "Commune lieu",
+        "Nb places dispositif",
+        "Taux TVA",
         "Frais HT",
     ]
     sheets["Organismes"][0].append("Remarque interne")

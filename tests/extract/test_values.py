@@ -134,9 +134,21 @@ def test_percent(cell: object, expected: float) -> None:
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [
-        ("oui", True), ("Non", False), ("O", True), ("n", False), ("x", True), ("X", True),
-        (None, False), ("", False), (1, True), (0, False), ("1", True), ("0", False),
-        ("VRAI", True), ("faux", False), (True, True),
+        ("oui", True),
+        ("Non", False),
+        ("O", True),
+        ("n", False),
+        ("x", True),
+        ("X", True),
+        (None, False),
+        ("", False),
+        (1, True),
+        (0, False),
+        ("1", True),
+        ("0", False),
+        ("VRAI", True),
+        ("faux", False),
+        (True, True),
     ],
 )
 def test_booleans(cell: object, expected: bool) -> None:

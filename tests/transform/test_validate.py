@@ -19,7 +19,9 @@ LOT_PSS, LOT_PE = 2, 3
 ACTION_1, ACTION_2, ACTION_3 = 2, 3, 4
 
 
-def validate(tmp_path: Path, sheets: dict[str, Any], name: str = "prf_2025_20250115.xlsx") -> ValidatedExtraction:
+def validate(
+    tmp_path: Path, sheets: dict[str, Any], name: str = "prf_2025_20250115.xlsx"
+) -> ValidatedExtraction:
     path = write_workbook(tmp_path / name, sheets)
     return validate_extraction(read_extraction(path, max_bytes=50 * MB, max_uncompressed=500 * MB))
 
@@ -28,7 +30,9 @@ def tuples(result: ValidatedExtraction) -> list[tuple[str, int, str | None, str]
     return [(e.sheet, e.row, e.column, e.reason) for e in result.report.errors]
 
 
-def refused(tmp_path: Path, sheets: dict[str, Any], name: str = "prf_2025_20250115.xlsx") -> ExtractionFileError:
+def refused(
+    tmp_path: Path, sheets: dict[str, Any], name: str = "prf_2025_20250115.xlsx"
+) -> ExtractionFileError:
     with pytest.raises(ExtractionFileError) as caught:
         validate(tmp_path, sheets, name)
     return caught.value
