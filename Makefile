@@ -14,9 +14,11 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import pipelines, prefect, pandera, python_calamine" 
+	@echo "Installation de l'environnement dans $(VENV) (journal : $(VENV)/install.log)…"
+	@{ $(BIN)/python -m pip install --disable-pip-version-check --upgrade pip \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'; } \
+	  > $(VENV)/install.log 2>&1 || { tail -n 40 $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -c "import pipelines, prefect, pandera, python_calamine"
 	@touch $(STAMP)
 
 ## run: ingest the bundled sample extraction into the default SQLite store (var/) as a Prefect flow

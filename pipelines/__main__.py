@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ app = typer.Typer(
 JSON = typer.Option(False, "--json", help="Une sortie JSON unique au lieu des tableaux.")
 
 
-class ShowKind(str, Enum):
+class ShowKind(StrEnum):
     """What ``catalogue show`` can look up."""
 
     lot = "lot"

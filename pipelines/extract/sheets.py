@@ -72,9 +72,6 @@ def find_sheet(sheets: list[RawSheet], spec: Sheet, file_name: str) -> tuple[Raw
             (``feuille-ambigue``).
     """
     matches = [s for s in sheets if sheet_matches(s.name, spec.name)]
-    exact = [s for s in matches if is_exact_sheet_name(s.name, spec.name)]
-    if len(exact) == 1:
-        return exact[0], None
     if not matches:
         raise ExtractionFileError(file_name, "feuille-manquante", sheet=spec.title)
     if len(matches) > 1:
@@ -85,6 +82,8 @@ def find_sheet(sheets: list[RawSheet], spec: Sheet, file_name: str) -> tuple[Raw
             detail=", ".join(f"« {s.name} »" for s in matches),
         )
     found = matches[0]
+    if is_exact_sheet_name(found.name, spec.name):
+        return found, None
     return found, f"La feuille « {found.name} » est lue comme la feuille « {spec.title} »."
 
 

@@ -188,3 +188,11 @@ def test_siret_typed_as_number_is_read_as_number(tmp_path: Path) -> None:
     raw = read(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
     assert raw.sheets["organismes"].raw.iloc[0]["siret"] == float(SIRET_ZERO)
     assert SIRET_A  # the other SIRETs stay text
+
+
+def test_an_exact_sheet_name_and_a_prefixed_one_still_refuse(tmp_path: Path) -> None:
+    sheets = minimal_sheets()
+    sheets["Actions supprimées"] = sheets["Actions"]
+    error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
+    assert (error.reason, error.sheet) == ("feuille-ambigue", "Actions")
+    assert "Actions supprimées" in error.message
