@@ -7,6 +7,7 @@ refused as a whole, or stopped by the mass-withdrawal guard.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -160,13 +161,22 @@ def show(
     """Afficher ce que le store contient pour un lot, une action ou un organisme."""
     from pipelines.load import inspect
 
-    finders = {
-        ShowKind.lot: inspect.show_lot,
-        ShowKind.action: inspect.show_action,
-        ShowKind.organisme: inspect.show_organisme,
-    }
+    key = key.strip()
+    if kind is not ShowKind.lot and not re.fullmatch(r"\d+(:\d{14})?", key):
+        console.err.print(f"Clé « {key} » invalide : un nombre (ID Action CR, N° OF) ou un SIRET.")
+        raise typer.Exit(2)
     with _store(get_settings()) as engine, orm.Session(engine) as db:
-        record = finders[kind](db, key)
+        record: Any
+        if kind is ShowKind.lot:
+            record = inspect.show_lot(db, key.upper())
+        elif kind is ShowKind.action:
+            record = inspect.show_action(db, int(key))
+        else:
+            try:
+                record = inspect.show_organisme(db, key)
+            except ValueError:
+                console.err.print(f"Clé « {key} » invalide : un N° OF, un SIRET ou of_cr:siret.")
+                raise typer.Exit(2) from None
     if json_:
         console.emit_json(record)
     elif not record:

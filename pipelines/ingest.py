@@ -182,17 +182,20 @@ def store_delivery(
 ) -> IngestResult:
     """Write a validated delivery: archive, frame (one transaction), quarantine.
 
-    A refused delivery (``validated`` None) is only recorded as refused, with its quarantine.
+    A refused delivery (``validated`` None) is archived and recorded as refused, with its
+    quarantine; the frame is not touched.
     """
     now = now or dt.datetime.now(dt.UTC)
     quarantine_dir = output_dir / "quarantaine"
+    # every delivery that could be read is archived as received, refused ones too (replay)
+    archive_rel = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
     if validated is None:
         with open_session(engine, write=True) as db, db.begin():
-            delivery_id = record_refused_delivery(db, info, report, "refused", now).id
-        return IngestResult(
-            report, "refusee", delivery_id, _quarantine(report, quarantine_dir, info)
-        )
-    archive_rel = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
+            refused = record_refused_delivery(
+                db, info, report, "refused", now, archive_path=archive_rel
+            )
+        quarantine = _quarantine(report, quarantine_dir, info)
+        return IngestResult(report, "refusee", refused.id, quarantine, archive_rel)
     try:
         with open_session(engine, write=True) as db, db.begin():
             loaded = load_extraction(
@@ -207,8 +210,10 @@ def store_delivery(
         logger.info("%s arrêtée : %s", info.file_name, error.reason)
         report.refusal = Refusal(info.file_name, error.reason, error.message)
         with open_session(engine, write=True) as db, db.begin():
-            delivery_id = record_refused_delivery(db, info, report, "stopped", now).id
-        return IngestResult(report, "arretee", delivery_id, archive=archive_rel)
+            stopped = record_refused_delivery(
+                db, info, report, "stopped", now, archive_path=archive_rel
+            )
+        return IngestResult(report, "arretee", stopped.id, archive=archive_rel)
     return IngestResult(
         report,
         "integree",

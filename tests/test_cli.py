@@ -84,6 +84,8 @@ def test_ingest_show_and_status(store: Path, sample: Callable[[str], Path]) -> N
     assert code == 0 and len(organismes) > 1  # a mandataire with several establishments
     code, _ = run_json("show", "lot", "XX2025_999")
     assert code == 1
+    assert run("show", "action", "abc")[0] == 2
+    assert run("show", "organisme", "1234567890123")[0] == 2
 
     code, status = run_json("status")
     assert code == 0

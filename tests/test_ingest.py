@@ -125,6 +125,8 @@ def test_refused_delivery_is_recorded_and_the_frame_kept(
     assert dump(engine, FRAME) == before
     deliveries = dump(engine)["deliveries"]
     assert [d["status"] for d in deliveries] == ["accepted", "refused"]
+    assert result.archive == deliveries[1]["archive_path"]  # kept as received, for replay
+    assert (tmp_path / deliveries[1]["archive_path"] / "manifest.json").is_file()
 
 
 def test_messy_delivery_goes_through_with_its_quarantine(

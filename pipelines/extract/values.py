@@ -204,8 +204,8 @@ def parse_date(value: Any, date1904: bool = False) -> dt.date | None:
         if value == 0:
             return None
         if float(value).is_integer() and 19000101 <= value <= 21001231:
-            text = str(int(value))
-            return _ymd(int(text[:4]), int(text[4:6]), int(text[6:]))
+            digits = str(int(value))
+            return _ymd(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
         return _from_serial(float(value), date1904)
     if not isinstance(value, str):
         raise BadValue("date-invalide")

@@ -8,7 +8,9 @@ a second time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -36,13 +38,11 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
     problems: list[CellProblem] = []
     columns: dict[str, Any] = {}
     for column in sheet.spec.columns:
-        if column.kind == "date":
-
-            def parser(value: Any, _d: bool = sheet.date1904) -> Any:
-                return parse_date(value, _d)
-
-        else:
-            parser = PARSERS[column.kind]
+        parser: Callable[[Any], Any] = (
+            partial(parse_date, date1904=sheet.date1904)
+            if column.kind == "date"
+            else PARSERS[column.kind]
+        )
         values: list[Any] = []
         for row, cell in zip(raw.index, raw[column.name], strict=True):
             try:

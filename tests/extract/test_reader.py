@@ -196,3 +196,13 @@ def test_an_exact_sheet_name_and_a_prefixed_one_still_refuse(tmp_path: Path) -> 
     error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
     assert (error.reason, error.sheet) == ("feuille-ambigue", "Actions")
     assert "Actions supprimées" in error.message
+
+
+def test_two_headers_for_one_column_refuse(tmp_path: Path) -> None:
+    sheets = minimal_sheets()
+    sheets["Actions"][0].append("Commune lieu")  # beside « commune »
+    for row in sheets["Actions"][1:]:
+        row.append("Nantes")
+    error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
+    assert (error.reason, error.sheet, error.column) == ("colonne-ambigue", "Actions", "commune")
+    assert "Commune lieu" in error.message
