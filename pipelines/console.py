@@ -76,15 +76,34 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
 
 
 def show_mapping(title: str, record: dict[str, Any]) -> None:
-    """Print one record of the store as a two-column table."""
+    """Print one record of the store: its fields, then each nested list as its own table."""
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("champ", style="bold")
     table.add_column("valeur", overflow="fold")
+    nested: dict[str, list[dict[str, Any]]] = {}
     for key, value in record.items():
-        if isinstance(value, (list, dict)):
-            value = json.dumps(value, ensure_ascii=False, default=str)
+        if isinstance(value, dict):
+            value = [value]
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            nested[key] = value
+            continue
         table.add_row(key, "" if value is None else str(value))
     out.print(table)
+    for key, rows in nested.items():
+        if not rows:
+            continue
+        columns = [c for c in rows[0] if c not in _INTERNAL]
+        sub = Table(title=f"{title} — {key}", title_justify="left")
+        for column in columns:
+            short = all(len(str(row.get(column) or "")) <= 14 for row in rows)
+            sub.add_column(column, overflow="fold", no_wrap=short)
+        for row in rows:
+            sub.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        out.print(sub)
+
+
+#: Bookkeeping columns left out of nested tables (``--json`` has everything).
+_INTERNAL = frozenset({"row_hash", "created_at", "updated_at", "source_rank", "delivery_id"})
 
 
 STATUS_LABELS = {"accepted": "intégrée", "refused": "refusée", "stopped": "arrêtée"}
