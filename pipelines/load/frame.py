@@ -260,27 +260,31 @@ def _id_map(load: _Load, table: Table, key: str) -> dict[Any, int]:
 
 
 def _load_lots(load: _Load) -> TableCounts:
-    programmes = _id_map(load, PROGRAMMES_T, "code_programme")
-    rows = []
-    for row in load.rows["lots"]:
-        lot = {k: v for k, v in row.items() if k != "code_programme"}
-        if row["code_programme"] not in programmes:
-            raise ValueError(f"lot {row['numero_lot']}: unknown programme {row['code_programme']}")
-        lot["programme_id"] = programmes[row["code_programme"]]
-        rows.append({**lot, **_lifecycle(load, withdrawable=True)})
-    return _upsert_withdrawable(load, "lots", LOTS_T, "numero_lot", rows)
+    return _load_children(
+        load, "lots", LOTS_T, "numero_lot", (PROGRAMMES_T, "code_programme", "programme_id")
+    )
 
 
 def _load_actions(load: _Load) -> TableCounts:
-    lots = _id_map(load, LOTS_T, "numero_lot")
+    return _load_children(
+        load, "actions", ACTIONS_T, "id_action_cr", (LOTS_T, "numero_lot", "lot_id")
+    )
+
+
+def _load_children(
+    load: _Load, sheet: str, table: Table, key: str, parent: tuple[Table, str, str]
+) -> TableCounts:
+    """Upsert rows that name their parent by natural key (``parent``: table, key, foreign key)."""
+    parent_table, parent_key, foreign_key = parent
+    ids = _id_map(load, parent_table, parent_key)
     rows = []
-    for row in load.rows["actions"]:
-        action = {k: v for k, v in row.items() if k != "numero_lot"}
-        if row["numero_lot"] not in lots:
-            raise ValueError(f"action {row['id_action_cr']}: unknown lot {row['numero_lot']}")
-        action["lot_id"] = lots[row["numero_lot"]]
-        rows.append({**action, **_lifecycle(load, withdrawable=True)})
-    return _upsert_withdrawable(load, "actions", ACTIONS_T, "id_action_cr", rows)
+    for row in load.rows[sheet]:
+        if row[parent_key] not in ids:
+            raise ValueError(f"{sheet} {row[key]}: unknown {parent_key} {row[parent_key]}")
+        child = {k: v for k, v in row.items() if k != parent_key}
+        child[foreign_key] = ids[row[parent_key]]
+        rows.append({**child, **_lifecycle(load, withdrawable=True)})
+    return _upsert_withdrawable(load, sheet, table, key, rows)
 
 
 def _upsert_withdrawable(

@@ -214,7 +214,7 @@ def test_absent_optional_columns_load_as_empty(engine: Engine) -> None:
         (lambda v: v.frames.__setitem__("actions", v.frames["actions"].iloc[[0, 0]]),
          "duplicated keys"),
         (lambda v: v.frames["actions"].__setitem__("numero_lot", "PSS2025_99"),
-         "unknown lot PSS2025_99"),
+         "unknown numero_lot PSS2025_99"),
     ],
 )  # fmt: skip
 def test_an_inconsistent_validated_extraction_writes_nothing(
