@@ -21,7 +21,7 @@ REASONS: dict[str, str] = {
     ),
     "feuille-manquante": "La feuille « {sheet} » est absente du fichier.",
     "feuille-ambigue": "Plusieurs feuilles correspondent à « {sheet} » : {detail}.",
-    "feuille-vide": "La feuille « {sheet} » est vide (aucune ligne d'en-tête reconnue).",
+    "feuille-vide": "La feuille « {sheet} » est vide (ni en-tête reconnu ni ligne de données).",
     "colonne-manquante": "La colonne obligatoire « {column} » est absente de la feuille « {sheet} ».",
     "colonne-ambigue": "Plusieurs colonnes de la feuille « {sheet} » correspondent à « {column} » : {detail}.",
     "annee-introuvable": "L'année du fichier ne peut pas être déterminée : {detail}.",

@@ -80,9 +80,9 @@ class IngestResult:
         return document
 
 
-def refused_report(error: ExtractionFileError, report: Report | None = None) -> Report:
-    """Build (or complete) the report of a delivery refused as a whole."""
-    report = report or getattr(error, "report", None) or Report(file=error.file)
+def refused_report(error: ExtractionFileError) -> Report:
+    """Build the report of a delivery refused as a whole (with the rows checked so far)."""
+    report = getattr(error, "report", None) or Report(file=error.file)
     report.refusal = Refusal(error.file, error.reason, error.message, error.sheet, error.column)
     return report
 

@@ -149,8 +149,10 @@ def _record_failures(
     """Turn pandera's failure cases into report rows, one per row and column."""
     for case in cases.itertuples(index=False):
         if pd.isna(case.index):
-            raise ExtractionFileError(
-                problems.file, "colonne-manquante", sheet=spec.title, column=str(case.column)
+            # parsing gives every column its declared dtype: a schema-level failure is a bug
+            raise RuntimeError(
+                f"{problems.file} / {spec.name}: schema-level failure {case.check!r} on "
+                f"column {case.column!r}"
             )
         check = str(case.check)
         row = int(case.index)

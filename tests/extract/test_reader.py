@@ -206,3 +206,11 @@ def test_two_headers_for_one_column_refuse(tmp_path: Path) -> None:
     error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
     assert (error.reason, error.sheet, error.column) == ("colonne-ambigue", "Actions", "commune")
     assert "Commune lieu" in error.message
+
+
+@pytest.mark.parametrize("sheet", ["Programmes", "Organismes", "Lots", "Actions"])
+def test_a_sheet_with_a_header_but_no_row_refuses(tmp_path: Path, sheet: str) -> None:
+    sheets = minimal_sheets()
+    sheets[sheet] = sheets[sheet][:1] + [[None] * len(sheets[sheet][0])] * 2
+    error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
+    assert (error.reason, error.sheet) == ("feuille-vide", sheet)
