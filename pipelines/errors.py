@@ -9,6 +9,8 @@ Problems are of two kinds, as in pandera (schema vs data) and Meltano (fatal vs 
 
 from __future__ import annotations
 
+from typing import Any
+
 #: reason code -> French message template. Templates may use ``{column}``, ``{value}``,
 #: ``{sheet}`` and the keyword arguments given by the check that found the problem.
 REASONS: dict[str, str] = {
@@ -115,6 +117,7 @@ class ExtractionFileError(EtlError):
         message: the French message for the Carif-Oref.
         sheet: the sheet concerned, if any.
         column: the column concerned, if any.
+        report: the validation report so far (``Report``), when rows were checked first.
     """
 
     def __init__(
@@ -131,6 +134,8 @@ class ExtractionFileError(EtlError):
         self.sheet = sheet
         self.column = column
         self.message = message(reason, sheet=sheet, column=column, **context)
+        #: the validation report so far, when rows were checked before the refusal
+        self.report: Any = None
         super().__init__(f"{file}: {self.message}")
 
 

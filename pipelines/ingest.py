@@ -82,7 +82,7 @@ class IngestResult:
 
 def refused_report(error: ExtractionFileError) -> Report:
     """Build the report of a delivery refused as a whole (with the rows checked so far)."""
-    report = getattr(error, "report", None) or Report(file=error.file)
+    report = error.report or Report(file=error.file)
     report.refusal = Refusal(error.file, error.reason, error.message, error.sheet, error.column)
     return report
 

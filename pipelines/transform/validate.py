@@ -120,7 +120,7 @@ def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
     )
     if accepted["actions"].empty:
         error = ExtractionFileError(info.file_name, "aucune-action")
-        error.report = report  # type: ignore[attr-defined]
+        error.report = report
         raise error
     return result
 

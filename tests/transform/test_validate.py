@@ -200,7 +200,7 @@ def test_no_accepted_action_refuses_the_delivery_with_the_reasons(tmp_path: Path
         row[5] = None  # code_postal
     error = refused(tmp_path, sheets)
     assert error.reason == "aucune-action"
-    report = error.report  # type: ignore[attr-defined]
+    report = error.report
     assert [(e.row, e.reason) for e in report.errors] == [
         (2, "valeur-manquante"),
         (3, "valeur-manquante"),
