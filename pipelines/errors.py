@@ -37,6 +37,7 @@ REASONS: dict[str, str] = {
     "valeur-manquante": "La colonne « {column} » est obligatoire.",
     "type-invalide": "« {value} » n'est pas un {expected} valide pour la colonne « {column} ».",
     "date-invalide": "« {value} » n'est pas une date valide (attendu jj/mm/aaaa) pour la colonne « {column} ».",
+    "heure-invalide": "« {value} » n'est pas une heure valide (attendu hh:mm) pour la colonne « {column} ».",
     "booleen-invalide": "« {value} » n'est pas une valeur oui/non reconnue pour la colonne « {column} ».",
     "siret-notation-scientifique": (
         "SIRET « {value} » en notation scientifique : les derniers chiffres sont perdus, "

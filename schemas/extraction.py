@@ -12,18 +12,14 @@ Source: ``shared/spec/extraction-region.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 from stdnum.fr import siret as stdnum_siret
 
-#: How a cell is parsed before the rules run.
-Kind = Literal[
-    "text", "key", "postal", "int", "number", "percent", "date", "bool", "siret", "enum", "codes"
-]
+from schemas.sheets import Column, Kind, Sheet
+
+__all__ = ["Column", "Kind", "Sheet", "SHEETS", "MODELS"]
 
 MAX_INTITULE = 255
 RE_NUMERO_LOT = r"^[A-Z0-9]+20\d\d_\d+$"
@@ -38,39 +34,6 @@ ROLE_ALIASES = {
     "co-traitant": "cotraitant",
 }
 TAUX_TVA = (0.0, 5.5, 10.0, 20.0)
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a sheet as it arrives.
-
-    Attributes:
-        name: canonical name, used everywhere downstream.
-        kind: how cells are parsed (see :data:`Kind`).
-        required: a missing column refuses the delivery; a blank cell rejects the row.
-        aliases: other headers accepted (matched after normalisation).
-        expected: how the value should look, for French messages.
-    """
-
-    name: str
-    kind: Kind
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    expected: str = ""
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One sheet of the extraction (or one CSV file of the folder variant)."""
-
-    name: str
-    title: str
-    columns: tuple[Column, ...]
-    keys: tuple[str, ...] = field(default=())
-
-    def column(self, name: str) -> Column:
-        """Return the column named ``name``."""
-        return next(c for c in self.columns if c.name == name)
 
 
 PROGRAMMES = Sheet(

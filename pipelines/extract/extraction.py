@@ -18,6 +18,7 @@ from pipelines.extract.sheets import LocatedSheet, find_sheet, locate
 from pipelines.extract.source import DeliveryInfo, parse_name, sha256_file, sha256_files
 from pipelines.extract.workbook import RawSheet, read_workbook
 from schemas.extraction import SHEETS
+from schemas.sheets import Sheet
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 @dataclass
-class RawExtraction:
-    """A delivery whose four sheets were found.
+class RawDelivery:
+    """A tabular delivery whose sheets were found (the extraction, or an entry workbook).
 
     Attributes:
         info: identity of the delivery.
@@ -91,7 +92,7 @@ def _csv_files(folder: Path) -> dict[str, Path]:
 
 def read_extraction(
     path: Path, *, max_bytes: int, max_uncompressed: int, info: DeliveryInfo | None = None
-) -> RawExtraction:
+) -> RawDelivery:
     """Read a delivery and locate its four sheets.
 
     Args:
@@ -112,11 +113,13 @@ def read_extraction(
     return locate_sheets(info, raw_sheets)
 
 
-def locate_sheets(info: DeliveryInfo, raw_sheets: list[RawSheet]) -> RawExtraction:
-    """Find the four sheets among ``raw_sheets`` and their headers."""
+def locate_sheets(
+    info: DeliveryInfo, raw_sheets: list[RawSheet], specs: tuple[Sheet, ...] = SHEETS
+) -> RawDelivery:
+    """Find the sheets of ``specs`` among ``raw_sheets``, and their headers."""
     located: dict[str, LocatedSheet] = {}
     warnings: list[str] = []
-    for spec in SHEETS:
+    for spec in specs:
         sheet, warning = find_sheet(raw_sheets, spec, info.file_name)
         if warning:
             warnings.append(warning)
@@ -127,4 +130,4 @@ def locate_sheets(info: DeliveryInfo, raw_sheets: list[RawSheet]) -> RawExtracti
                 + ", ".join(f"« {c} »" for c in found.ignored_columns)
                 + "."
             )
-    return RawExtraction(info, located, warnings)
+    return RawDelivery(info, located, warnings)

@@ -272,6 +272,44 @@ def parse_codes(value: Any) -> str | None:
     return ";".join(codes) or None
 
 
+_TIME = re.compile(r"^(\d{1,2})\s*(?:[:hH]\s*(\d{2})?)?$")
+_LIST_SPLIT = re.compile(r"\s*(?:;|\n)\s*")
+
+
+def parse_time(value: Any) -> str | None:
+    """A time of day as ``HH:MM``: ``9:30``, ``09h30``, ``9h``, an Excel time or fraction of day."""
+    if value is None or isinstance(value, bool):
+        if value is None:
+            return None
+        raise BadValue("heure-invalide")
+    if isinstance(value, dt.datetime):
+        value = value.time()
+    if isinstance(value, dt.time):
+        return f"{value.hour:02d}:{value.minute:02d}"
+    if isinstance(value, float) and 0 <= value < 1:
+        minutes = round(value * 24 * 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    text = parse_text(value)
+    if text is None:
+        return None
+    match = _TIME.match(text)
+    if not match:
+        raise BadValue("heure-invalide")
+    hour, minute = int(match[1]), int(match[2] or 0)
+    if hour > 23 or minute > 59:
+        raise BadValue("heure-invalide")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def parse_list(value: Any) -> str | None:
+    """Several values in one cell, separated by ``;`` or line breaks -> ``a;b`` (trimmed)."""
+    text = parse_text(value)
+    if text is None:
+        return None
+    items = list(dict.fromkeys(i for i in _LIST_SPLIT.split(text) if i))
+    return ";".join(items) or None
+
+
 #: parser of each column kind (``schemas.extraction.Kind``); dates also take ``date1904``.
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "text": parse_text,
@@ -284,4 +322,6 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "siret": parse_siret,
     "enum": parse_enum,
     "codes": parse_codes,
+    "time": parse_time,
+    "list": parse_list,
 }

@@ -15,7 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines.errors import ExtractionFileError, message
-from pipelines.extract.extraction import RawExtraction
+from pipelines.extract.extraction import RawDelivery
 from pipelines.extract.values import as_text
 from pipelines.transform.frame import ValidatedExtraction
 from pipelines.transform.integrity import check_actions, check_lots
@@ -36,13 +36,12 @@ BUILTIN_REASONS = {
 }
 #: DataFrame-level checks are reported on one column.
 FRAME_CHECK_COLUMN = {"date-fin-avant-debut": "date_fin_prevue", "cle-dupliquee": "siret"}
-_ORDER = {spec.name: i for i, spec in enumerate(SHEETS)}
 
 
 class Problems:
-    """Collects the problems of one delivery, one per (sheet, row, column, reason)."""
+    """Collects the problems of one tabular delivery, one per (sheet, row, column, reason)."""
 
-    def __init__(self, extraction: RawExtraction) -> None:
+    def __init__(self, extraction: RawDelivery) -> None:
         self.extraction = extraction
         self.file = extraction.info.file_name
         self._seen: set[tuple[str, int, str | None, str]] = set()
@@ -72,15 +71,18 @@ class Problems:
     def sorted_errors(self) -> list[RowError]:
         """The errors by sheet (in dependency order), row, then column order."""
 
+        order = {name: i for i, name in enumerate(self.extraction.sheets)}
+
         def key(e: RowError) -> tuple[int, int, int, str]:
             spec = self.extraction.sheets[e.sheet].spec
             names = [c.name for c in spec.columns]
-            return (_ORDER[e.sheet], e.row, names.index(e.column) if e.column else -1, e.reason)
+            column = names.index(e.column) if e.column in names else -1
+            return (order[e.sheet], e.row, column, e.reason)
 
         return sorted(self.errors, key=key)
 
 
-def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
+def validate_extraction(extraction: RawDelivery) -> ValidatedExtraction:
     """Validate a located extraction and split each sheet into accepted rows and rejects.
 
     Raises:
@@ -91,8 +93,7 @@ def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
     problems = Problems(extraction)
     typed: dict[str, pd.DataFrame] = {}
     for spec in SHEETS:
-        frame = _check_sheet(extraction, spec, problems)
-        typed[spec.name] = frame
+        typed[spec.name] = check_sheet(extraction, spec, MODELS[spec.name], problems)
     year = _year(typed["programmes"], info.file_name, info.name_year)
     accepted = {
         name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()
@@ -125,15 +126,24 @@ def validate_extraction(extraction: RawExtraction) -> ValidatedExtraction:
     return result
 
 
-def _check_sheet(extraction: RawExtraction, spec: Sheet, problems: Problems) -> pd.DataFrame:
-    """Parse a sheet and run its pandera model lazily; record every problem."""
+def check_sheet(
+    extraction: RawDelivery,
+    spec: Sheet,
+    model: type[pa.DataFrameModel],
+    problems: Problems,
+) -> pd.DataFrame:
+    """Parse a located sheet and run its pandera model lazily; record every problem.
+
+    Returns:
+        The typed frame of every row (rejected ones included; ``problems.rows`` says which).
+    """
     frame, cell_problems = parse_sheet(extraction.sheets[spec.name])
     unreadable = set()
     for problem in cell_problems:
         problems.add(spec.name, problem.row, problem.column, problem.reason)
         unreadable.add((problem.row, problem.column))
     try:
-        MODELS[spec.name].validate(frame, lazy=True)
+        model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         _record_failures(exc.failure_cases, frame, spec, unreadable, problems)
     return frame

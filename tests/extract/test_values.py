@@ -179,3 +179,29 @@ def test_keys_roles_codes_and_postal_codes() -> None:
     assert parse_postal(44000.0) == "44000"
     assert parse_postal(1000) == "01000"
     assert parse_postal("4400") == "4400"  # text is not padded: the schema refuses it
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("9h30", "09:30"), ("14:00", "14:00"), ("9h", "09:00"), (0.375, "09:00"), (None, None)],
+)
+def test_times(cell: object, expected: str | None) -> None:
+    from pipelines.extract.values import parse_time
+
+    assert parse_time(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["25:00", "midi", "9h75"])
+def test_bad_times(cell: object) -> None:
+    from pipelines.extract.values import parse_time
+
+    with pytest.raises(BadValue) as caught:
+        parse_time(cell)
+    assert caught.value.reason == "heure-invalide"
+
+
+def test_lists() -> None:
+    from pipelines.extract.values import parse_list
+
+    assert parse_list("Entretien ; Test\nEntretien") == "Entretien;Test"
+    assert parse_list("  ") is None
