@@ -251,6 +251,7 @@ class Formation(Base, _Lifecycle):
     code_certifinfo: Mapped[str | None] = mapped_column(String(16))
     type_certification: Mapped[str | None] = mapped_column(String(255))
     certifinfo_remplace: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
 
     actions: Mapped[list[Action]] = relationship(back_populates="formation")
 
@@ -284,6 +285,7 @@ class Action(Base, _Lifecycle):
     commentaires: Mapped[str | None] = mapped_column(Text)
     # en_cours_de_saisie -> en_attente_validation -> validee ; refusee
     etat: Mapped[str] = mapped_column(String(32), default="en_cours_de_saisie")
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
 
     formation: Mapped[Formation] = relationship(back_populates="actions")
     sessions: Mapped[list[Session]] = relationship(back_populates="action")
@@ -321,6 +323,7 @@ class Session(Base, _Lifecycle):
     organisme_responsable_id: Mapped[int | None] = mapped_column(ForeignKey("organismes.id"))
     etat_recrutement: Mapped[str | None] = mapped_column(String(16))  # ouvert/suspendu/ferme
     modalites_recrutement: Mapped[list[str]] = mapped_column(JSON, default=list)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
 
     action: Mapped[Action] = relationship(back_populates="sessions")
     informations_collectives: Mapped[list[InformationCollective]] = relationship(
@@ -389,7 +392,7 @@ class Dispositif(Base, _Lifecycle):
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"))
     action_region_id: Mapped[int] = mapped_column(ForeignKey("actions_region.id"))
-    public_demandeur_emploi: Mapped[bool] = mapped_column(Boolean, default=True)
+    public: Mapped[str | None] = mapped_column(String(255))  # « demandeur d'emploi »
     nb_places_dispositif: Mapped[int | None] = mapped_column(Integer)  # from the frame
     nb_places_restantes: Mapped[int | None] = mapped_column(Integer)
     effectif_minimal: Mapped[int | None] = mapped_column(Integer)
@@ -400,6 +403,7 @@ class Dispositif(Base, _Lifecycle):
     frais_additionnels: Mapped[str | None] = mapped_column(Text)
     frais_certification: Mapped[float | None] = mapped_column(Float)
     prise_en_charge_frais: Mapped[bool | None] = mapped_column(Boolean)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
 
     action: Mapped[Action] = relationship(back_populates="dispositif")
 
@@ -417,6 +421,21 @@ class ActionTransition(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     who: Mapped[str] = mapped_column(String(255))
     why: Mapped[str | None] = mapped_column(Text)
+
+
+class ActionIssue(Base):
+    """A publication rule an action breaks, or a warning, as of its last evaluation."""
+
+    __tablename__ = "action_issues"
+    __table_args__ = (_NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))  # bloquant | avertissement
+    record: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
 
 
 class ChangeHistory(Base):

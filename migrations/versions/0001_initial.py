@@ -61,10 +61,14 @@ def upgrade() -> None:
         sa.Column("code_certifinfo", sa.String(length=16), nullable=True),
         sa.Column("type_certification", sa.String(length=255), nullable=True),
         sa.Column("certifinfo_remplace", sa.Boolean(), nullable=False),
+        sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("row_hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"], ["deliveries.id"], name=op.f("fk_formations_delivery_id_deliveries")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_formations")),
         sa.UniqueConstraint("siret", "ref_formation", name="uq_formations_siret_ref"),
         sqlite_autoincrement=True,
@@ -264,6 +268,7 @@ def upgrade() -> None:
         sa.Column("prerequis", sa.Text(), nullable=True),
         sa.Column("commentaires", sa.Text(), nullable=True),
         sa.Column("etat", sa.String(length=32), nullable=False),
+        sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
@@ -275,6 +280,9 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["formation_id"], ["formations.id"], name=op.f("fk_actions_formation_id_formations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"], ["deliveries.id"], name=op.f("fk_actions_delivery_id_deliveries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_actions")),
         sa.UniqueConstraint("action_region_id", name="uq_actions_action_region"),
@@ -298,6 +306,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_action_transitions")),
         sqlite_autoincrement=True,
     )
+    op.create_table(
+        "action_issues",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("action_id", sa.Integer(), nullable=False),
+        sa.Column("rule", sa.String(length=64), nullable=False),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("record", sa.String(length=64), nullable=False),
+        sa.Column("field", sa.String(length=64), nullable=True),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["action_id"], ["actions.id"], name=op.f("fk_action_issues_action_id_actions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_issues")),
+        sqlite_autoincrement=True,
+    )
+    op.create_index(
+        op.f("ix_action_issues_action_id"), "action_issues", ["action_id"], unique=False
+    )
     op.create_index(
         op.f("ix_action_transitions_action_id"), "action_transitions", ["action_id"], unique=False
     )
@@ -309,7 +335,7 @@ def upgrade() -> None:
         sa.Column("programme_id", sa.Integer(), nullable=False),
         sa.Column("lot_id", sa.Integer(), nullable=False),
         sa.Column("action_region_id", sa.Integer(), nullable=False),
-        sa.Column("public_demandeur_emploi", sa.Boolean(), nullable=False),
+        sa.Column("public", sa.String(length=255), nullable=True),
         sa.Column("nb_places_dispositif", sa.Integer(), nullable=True),
         sa.Column("nb_places_restantes", sa.Integer(), nullable=True),
         sa.Column("effectif_minimal", sa.Integer(), nullable=True),
@@ -320,6 +346,7 @@ def upgrade() -> None:
         sa.Column("frais_additionnels", sa.Text(), nullable=True),
         sa.Column("frais_certification", sa.Float(), nullable=True),
         sa.Column("prise_en_charge_frais", sa.Boolean(), nullable=True),
+        sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
@@ -335,6 +362,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["lot_id"], ["lots.id"], name=op.f("fk_dispositifs_lot_id_lots")),
         sa.ForeignKeyConstraint(
             ["programme_id"], ["programmes.id"], name=op.f("fk_dispositifs_programme_id_programmes")
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"], ["deliveries.id"], name=op.f("fk_dispositifs_delivery_id_deliveries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispositifs")),
         sa.UniqueConstraint("action_id", name="uq_dispositifs_action"),
@@ -364,6 +394,7 @@ def upgrade() -> None:
         sa.Column("organisme_responsable_id", sa.Integer(), nullable=True),
         sa.Column("etat_recrutement", sa.String(length=16), nullable=True),
         sa.Column("modalites_recrutement", sa.JSON(), nullable=False),
+        sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
@@ -375,6 +406,9 @@ def upgrade() -> None:
             ["organisme_responsable_id"],
             ["organismes.id"],
             name=op.f("fk_sessions_organisme_responsable_id_organismes"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"], ["deliveries.id"], name=op.f("fk_sessions_delivery_id_deliveries")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
         sa.UniqueConstraint("siret", "ref_session", name="uq_sessions_siret_ref"),
@@ -465,6 +499,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_action_transitions_action_id"), table_name="action_transitions")
 
     op.drop_table("action_transitions")
+    op.drop_index(op.f("ix_action_issues_action_id"), table_name="action_issues")
+    op.drop_table("action_issues")
     op.drop_index(op.f("ix_actions_formation_id"), table_name="actions")
 
     op.drop_table("actions")
