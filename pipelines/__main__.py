@@ -47,9 +47,9 @@ def main(
 
 
 def _limits(settings: Settings) -> Any:
-    from pipelines.ingest import Limits
+    from pipelines.ingest import limits_of
 
-    return Limits(settings.max_file_mb * 2**20, settings.max_uncompressed_mb * 2**20)
+    return limits_of(settings)
 
 
 @contextmanager
@@ -92,50 +92,55 @@ def validate(
 
 @app.command()
 def ingest(
-    path: Path = typer.Argument(..., help="Classeur .xlsx/.xlsm ou dossier de CSV."),
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="Extractions (classeur ou dossier de CSV) et saisies (saisie_<siret>_….xlsx, LHEO .xml).",
+    ),
     allow_mass_withdrawal: bool = typer.Option(
-        False, "--allow-mass-withdrawal", help="Accepter le retrait de nombreux lots ou actions."
+        False,
+        "--allow-mass-withdrawal",
+        help="Accepter le retrait de nombreux lots, actions ou sessions.",
     ),
     json_: bool = JSON,
     flow: bool = typer.Option(
         False, "--flow", help="Exécuter comme flow Prefect (historique des exécutions)."
     ),
 ) -> None:
-    """Valider une extraction et l'intégrer dans le store (une transaction)."""
+    """Valider et intégrer des livraisons : les extractions d'abord, puis les saisies des organismes.
+
+    Chaque fichier est une transaction ; un fichier refusé n'empêche pas les suivants.
+    """
+    from pipelines.dispatch import ingest_one, order_deliveries
+
     settings = get_settings()
+    ordered = order_deliveries(paths)
     if flow:
         flows = _import_flows(settings)
-        document = flows.ingest_extraction(str(path), allow_mass_withdrawal)
-        exit_code = int(document.pop("exit_code"))
-        if json_:
-            console.emit_json(document)
-        else:
-            _show_ingest(document)
-        raise typer.Exit(exit_code)
-    from pipelines.ingest import ingest_path
-
-    with _store(settings) as engine:
-        result = ingest_path(
-            path,
-            engine=engine,
-            output_dir=settings.output_dir,
-            limits=_limits(settings),
-            threshold=settings.mass_withdrawal_threshold,
-            allow_mass_withdrawal=allow_mass_withdrawal,
-        )
-    if json_:
-        console.emit_json(result.as_dict())
+        documents = flows.ingest_deliveries([str(p) for p in ordered], allow_mass_withdrawal)
     else:
-        _show_ingest(result.as_dict(), result.report)
-    raise typer.Exit(result.exit_code)
+        with _store(settings) as engine:
+            documents = [ingest_one(p, engine, settings, allow_mass_withdrawal) for p in ordered]
+    exit_code = max(int(d.pop("exit_code", 0)) for d in documents)
+    if json_:
+        console.emit_json(documents[0] if len(documents) == 1 else {"deliveries": documents})
+    else:
+        for document in documents:
+            _show_ingest(document)
+    raise typer.Exit(exit_code)
 
 
-def _show_ingest(document: dict[str, Any], report: Any = None) -> None:
-    from pipelines.transform.report import Report
+def _show_ingest(document: dict[str, Any]) -> None:
+    from pipelines.transform.report import Report, RowError
 
-    if report is None:
-        report = Report(file=document["file"], year=document["year"], counts=document["counts"])
-    console.show_report(report, title=f"Intégration de {document['file']} ({document['year']})")
+    report = Report(
+        file=document["file"],
+        year=document["year"],
+        counts=document["counts"],
+        warnings=document.get("warnings", []),
+        errors=[RowError(**e) for e in document.get("errors", [])],
+    )
+    title = document["file"] + (f" ({document['year']})" if document.get("year") else "")
+    console.show_report(report, title=f"Intégration de {title}")
     messages = {
         "integree": "[green]Intégrée[/] dans le store",
         "deja-integree": "Déjà intégrée : rien n'a changé",
@@ -143,8 +148,14 @@ def _show_ingest(document: dict[str, Any], report: Any = None) -> None:
         "arretee": "[red]Arrêtée[/] par le garde-fou de retrait massif : le store est inchangé",
     }
     console.out.print(f"{messages[document['status']]} (livraison {document.get('delivery_id')}).")
-    if document.get("refusal") and report.refusal is None:
+    if document.get("refusal"):
         console.err.print(f"[bold red]Motif[/] — {document['refusal']['message']}")
+    states = (document.get("load") or {}).get("etats")
+    if states:
+        console.out.print(
+            "Actions touchées par état : "
+            + ", ".join(f"{state} {n}" for state, n in states.items())
+        )
     if document.get("quarantine"):
         console.out.print(f"Lignes rejetées : {document['quarantine']}", soft_wrap=True)
     if document.get("archive"):
@@ -158,8 +169,15 @@ def show(
     key: str = typer.Argument(..., help="N° de lot, ID Action CR, N° OF ou SIRET."),
     json_: bool = JSON,
 ) -> None:
-    """Afficher ce que le store contient pour un lot, une action ou un organisme."""
+    """Afficher ce que le store contient pour un lot, une action ou un organisme.
+
+    Pour un organisme : ses établissements, et pour chacun le tableau de bord SOFI (compteurs)
+    et la liste de ce qu'il doit corriger.
+    """
+    import datetime as dt
+
     from pipelines.load import inspect
+    from pipelines.load.dashboard import dashboard
 
     key = key.strip()
     if kind is not ShowKind.lot and not re.fullmatch(r"\d+(:\d{14})?", key):
@@ -173,28 +191,121 @@ def show(
             record = inspect.show_action(db, int(key))
         else:
             try:
-                record = inspect.show_organisme(db, key)
+                organismes = inspect.show_organisme(db, key)
             except ValueError:
                 console.err.print(f"Clé « {key} » invalide : un N° OF, un SIRET ou of_cr:siret.")
                 raise typer.Exit(2) from None
+            today = dt.datetime.now(dt.UTC).date()
+            sirets = sorted({o["siret"] for o in organismes})
+            record = organismes and {
+                "organismes": organismes,
+                "tableaux_de_bord": [dashboard(db, siret, today) for siret in sirets],
+            }
     if json_:
         console.emit_json(record)
     elif not record:
         console.err.print(f"Aucun {kind.value} « {key} » dans le store.")
+    elif kind is ShowKind.organisme:
+        for item in record["organismes"]:
+            console.show_mapping(f"organisme {item['of_cr']} — {item['siret']}", item)
+        for board in record["tableaux_de_bord"]:
+            console.show_dashboard(board)
     else:
-        records = record if isinstance(record, list) else [record]
-        for item in records:
-            console.show_mapping(f"{kind.value} {key}", item)
+        console.show_mapping(f"{kind.value} {key}", record)
     raise typer.Exit(0 if record else 1)
+
+
+@app.command()
+def approve(
+    all_valid: bool = typer.Option(False, "--all-valid", help="Toutes les actions en attente."),
+    lot: str | None = typer.Option(None, "--lot", help="Les actions en attente d'un lot."),
+    siret: str | None = typer.Option(None, "--siret", help="Les actions en attente d'un SIRET."),
+    fas: str | None = typer.Option(None, "--fas", help="Une action par son code FAS."),
+    refuse: bool = typer.Option(False, "--refuse", help="Refuser au lieu de valider."),
+    reason: str | None = typer.Option(None, "--reason", help="Motif (obligatoire pour un refus)."),
+    by: str = typer.Option(
+        os.environ.get("USER", "carif-oref"), "--by", help="Qui valide (historique)."
+    ),
+    json_: bool = JSON,
+) -> None:
+    """Valider (ou refuser) des actions en attente de validation ; chaque décision est tracée."""
+    import datetime as dt
+
+    from pipelines.load.bundles import fas_code
+    from pipelines.load.db import open_session
+    from pipelines.load.workflow import EN_ATTENTE, VALIDEE, decide, select_actions
+
+    states = (EN_ATTENTE, VALIDEE) if refuse else (EN_ATTENTE,)
+    with _store(get_settings()) as engine, open_session(engine, write=True) as db, db.begin():
+        try:
+            ids = select_actions(
+                db, all_valid=all_valid, lot=lot, siret=siret, fas=fas, states=states
+            )
+            transitions = decide(
+                db, ids, refuse=refuse, reason=reason, now=dt.datetime.now(dt.UTC), who=by
+            )
+        except ValueError as error:
+            console.err.print(str(error))
+            raise typer.Exit(2) from None
+        codes = {a: fas_code(f, a) for a, f in _formations_of(db, ids).items()}
+    document = {
+        "decision": "refusee" if refuse else "validee",
+        "actions": [
+            {"fas": codes[t.action_id], "avant": t.from_etat, "apres": t.to_etat}
+            for t in transitions
+        ],
+    }
+    if json_:
+        console.emit_json(document)
+    else:
+        verb = "refusée(s)" if refuse else "validée(s)"
+        console.out.print(f"{len(transitions)} action(s) {verb}.")
+    raise typer.Exit(0)
+
+
+def _formations_of(db: orm.Session, action_ids: list[int]) -> dict[int, int]:
+    from sqlalchemy import select
+
+    from schemas.store import Action
+
+    if not action_ids:
+        return {}
+    rows = db.execute(select(Action.id, Action.formation_id).where(Action.id.in_(action_ids)))
+    return {a: f for a, f in rows}
+
+
+@app.command()
+def template(
+    out: Path = typer.Argument(..., help="Le classeur à écrire (.xlsx)."),
+    siret: str | None = typer.Option(
+        None, "--siret", help="Pré-remplir avec les actions de la Région de ce SIRET."
+    ),
+) -> None:
+    """Écrire le classeur de saisie des organismes (listes de valeurs, notes, pré-remplissage)."""
+    from pipelines.load.template import frame_actions_for, write_template
+
+    actions: list[dict[str, Any]] = []
+    if siret:
+        with _store(get_settings()) as engine, orm.Session(engine) as db:
+            actions = frame_actions_for(db, siret.strip())
+        if not actions:
+            console.err.print(f"Aucune action de la Région pour le SIRET « {siret} ».")
+            raise typer.Exit(1)
+    write_template(out, actions=actions)
+    console.out.print(
+        f"Classeur de saisie écrit : {out} ({len(actions)} action(s) pré-remplie(s))."
+    )
 
 
 @app.command()
 def status(json_: bool = JSON) -> None:
     """Afficher les livraisons reçues et le contenu du store par année."""
+    from pipelines.load.dashboard import offer_states
     from pipelines.load.inspect import store_status
 
     with _store(get_settings()) as engine, orm.Session(engine) as db:
         document = store_status(db)
+        document["offre"] = offer_states(db)
     if json_:
         console.emit_json(document)
         return

@@ -137,3 +137,39 @@ def show_status(document: dict[str, Any]) -> None:
             str(y["organismes"]),
         )
     out.print(years)
+    offer = document.get("offre") or {}
+    if any(offer.values()):
+        states = Table(title="Offre des organismes : actions par état", title_justify="left")
+        for state in offer:
+            states.add_column(state, justify="right")
+        states.add_row(*(str(n) for n in offer.values()))
+        out.print(states)
+
+
+COUNTER_LABELS = {
+    "sessions_actives": "Sessions de formation actives",
+    "sessions_inactives_dans_moins_d_un_mois": "Sessions inactives dans moins d'un mois",
+    "sessions_inactives": "Sessions de formation inactives",
+    "sessions_programme_region": "Sessions du programme Région",
+    "sessions_ouvertes_a_distance": "Sessions ouvertes à distance",
+    "actions_en_cours_de_saisie": "Actions en cours de saisie",
+    "actions_en_attente_de_validation": "Actions en attente de validation par le Carif-Oref",
+    "actions_certifinfo_remplace": "Actions dont le code Certifinfo a été remplacé",
+}
+
+
+def show_dashboard(board: dict[str, Any]) -> None:
+    """Print an organisation's dashboard (SOFI counters) and its list of things to fix."""
+    table = Table(title=f"Tableau de bord — SIRET {board['siret']}", title_justify="left")
+    table.add_column("Compteur")
+    table.add_column("Nombre", justify="right")
+    for key, value in board["compteurs"].items():
+        table.add_row(COUNTER_LABELS.get(key, key), str(value))
+    out.print(table)
+    if board["a_corriger"]:
+        out.print(f"[bold]À corriger[/] ({len(board['a_corriger'])}) :")
+        for item in board["a_corriger"]:
+            out.print(
+                f"  {item['fiche']} [red]{item['regle']}[/] ({item['gravite']})", soft_wrap=True
+            )
+            out.print(f"      {item['message']}", soft_wrap=True, markup=False)

@@ -26,9 +26,29 @@ REASONS: dict[str, str] = {
     "feuille-vide": "La feuille « {sheet} » est vide (ni en-tête reconnu ni ligne de données).",
     "colonne-manquante": "La colonne obligatoire « {column} » est absente de la feuille « {sheet} ».",
     "colonne-ambigue": "Plusieurs colonnes de la feuille « {sheet} » correspondent à « {column} » : {detail}.",
+    # LHEO files (pipelines/extract/lheo.py)
+    "xml-dangereux": (
+        "Le fichier XML déclare une DTD ou des entités ({detail}) : il est refusé par sécurité, "
+        "sans rien en lire. Exportez le flux LHEO sans déclaration <!DOCTYPE>."
+    ),
+    "xml-invalide": "Le fichier XML est mal formé (ligne {line}) : {detail}.",
+    "lheo-version-inconnue": (
+        "Le fichier n'est pas un flux LHEO 2.2 ou 2.3 : l'élément racine est « {detail} » "
+        "(attendu <lheo> dans l'espace de noms http://lheo.gouv.fr/2.3 ou http://www.lheo.org/2.2)."
+    ),
+    "lheo-sans-formation": "Le fichier LHEO ne contient aucune formation (lheo/offres/formation).",
+    "lheo-lignes-confondues": (
+        "Plusieurs lignes de la table « {sheet} » viennent d'éléments de la ligne {line} du fichier : "
+        "le rapport ne pourrait pas désigner la ligne en défaut. Exportez le flux LHEO indenté, "
+        "un élément par ligne."
+    ),
     "annee-introuvable": "L'année du fichier ne peut pas être déterminée : {detail}.",
     "annee-incoherente": "L'année du nom du fichier ({name_year}) ne correspond pas à l'année des programmes ({detail}).",
     "aucune-action": "Aucune action n'est acceptée : la livraison est refusée en entier.",
+    "organisme-inconnu": (
+        "Le fichier ne désigne pas un organisme de l'extraction de la Région ({detail}) : "
+        "nommez-le saisie_<siret>_<aaaammjj> avec le SIRET de l'organisme."
+    ),
     "retrait-massif": (
         "Cette livraison retirerait {withdrawn} {kind} sur {total} ({share} %) de l'année {year}, "
         "au-delà du seuil de {threshold} % : relancer avec --allow-mass-withdrawal si c'est voulu."
@@ -62,6 +82,16 @@ REASONS: dict[str, str] = {
     "mandataire-different": "L'OF mandataire « {value} » de l'action n'est pas celui du lot ({expected}).",
     "formateur-inconnu": "Le SIRET formateur « {value} » n'existe pas dans la feuille Organismes.",
     "formateur-rejete": "Le SIRET formateur « {value} » a été rejeté dans la feuille Organismes.",
+    "siret-non-autorise": "SIRET « {value} » : {detail}.",
+    "action-region-inconnue": "L'action « {value} » (ID Action CR) n'existe pas dans l'extraction de la Région.",
+    "action-region-retiree": "L'action « {value} » (ID Action CR) a été retirée par la Région.",
+    "action-deja-decrite": "L'action Région « {value} » est déjà décrite par l'action « {expected} » de l'organisme.",
+    "formation-inconnue": "La formation « {value} » n'existe ni dans la feuille Formations ni dans le catalogue pour ce SIRET.",
+    "formation-rejetee": "La formation « {value} » a été rejetée : cette action ne peut pas être retenue.",
+    "action-inconnue": "L'action « {value} » n'existe ni dans la feuille Actions ni dans le catalogue pour ce SIRET.",
+    "action-rejetee": "L'action « {value} » a été rejetée : cette ligne ne peut pas être retenue.",
+    "session-inconnue": "La session « {value} » n'existe ni dans la feuille Sessions ni dans le catalogue pour ce SIRET.",
+    "session-rejetee": "La session « {value} » a été rejetée : cette information collective ne peut pas être retenue.",
     "places-lot-depassees": (
         "Les actions du lot « {value} » demandent {asked} places pour {available} commandées : "
         "toutes les actions du lot sont rejetées."
@@ -79,9 +109,15 @@ FILE_REASONS: frozenset[str] = frozenset(
         "feuille-vide",
         "colonne-manquante",
         "colonne-ambigue",
+        "xml-dangereux",
+        "xml-invalide",
+        "lheo-version-inconnue",
+        "lheo-sans-formation",
+        "lheo-lignes-confondues",
         "annee-introuvable",
         "annee-incoherente",
         "aucune-action",
+        "organisme-inconnu",
     }
 )
 

@@ -17,8 +17,9 @@ from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
 from sqlalchemy.exc import DBAPIError
 
+from pipelines.dispatch import ingest_one
 from pipelines.extract.source import DeliveryInfo
-from pipelines.ingest import IngestResult, Limits, prepare, store_delivery, validate_path
+from pipelines.ingest import IngestResult, Limits, limits_of, prepare, store_delivery, validate_path
 from pipelines.load.db import make_engine, upgrade_store
 from pipelines.settings import get_settings
 from pipelines.transform.frame import ValidatedExtraction
@@ -102,7 +103,7 @@ def ingest_extraction(path: str, allow_mass_withdrawal: bool = False) -> dict[st
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.store_url)
     upgrade_store(engine)
-    limits = Limits(settings.max_file_mb * 2**20, settings.max_uncompressed_mb * 2**20)
+    limits = limits_of(settings)
     prepared = prepare_task(Path(path), engine, limits)
     if isinstance(prepared, IngestResult):
         result = prepared
@@ -122,6 +123,42 @@ def ingest_extraction(path: str, allow_mass_withdrawal: bool = False) -> dict[st
     document = result.as_dict()
     document["exit_code"] = result.exit_code
     return document
+
+
+@task(name="integrer-livraison", **IO_RETRIES)
+def ingest_one_task(path: Path, engine: Any, allow_mass_withdrawal: bool) -> dict[str, Any]:
+    """Ingest one delivery (extraction or entries), in its own transaction."""
+    return ingest_one(path, engine, get_settings(), allow_mass_withdrawal)
+
+
+@flow(name="ingest-livraisons", log_prints=False)
+def ingest_deliveries(
+    paths: list[str], allow_mass_withdrawal: bool = False
+) -> list[dict[str, Any]]:
+    """Ingest deliveries in the given order (extractions first, then entries).
+
+    A refused file is reported and the next ones go on.
+
+    Returns:
+        One JSON-ready document per file, each with its ``exit_code``.
+    """
+    settings = get_settings()
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.store_url)
+    try:
+        upgrade_store(engine)
+        documents = [ingest_one_task(Path(p), engine, allow_mass_withdrawal) for p in paths]
+    finally:
+        engine.dispose()
+    create_table_artifact(
+        key="livraisons",
+        table=[
+            {"fichier": d["file"], "statut": d["status"], "rejets": len(d["errors"]),
+             "etats": str((d.get("load") or {}).get("etats", ""))}
+            for d in documents
+        ],
+    )  # fmt: skip
+    return documents
 
 
 def _publish_summary(result: IngestResult) -> None:

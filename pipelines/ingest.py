@@ -23,6 +23,7 @@ from pipelines.load.db import open_session
 from pipelines.load.deliveries import find_delivery, record_refused_delivery
 from pipelines.load.frame import load_extraction
 from pipelines.load.quarantine import write_quarantine
+from pipelines.settings import Settings
 from pipelines.transform.frame import ValidatedExtraction
 from pipelines.transform.report import Refusal, Report
 from pipelines.transform.validate import validate_extraction
@@ -38,6 +39,11 @@ class Limits:
 
     max_bytes: int
     max_uncompressed: int
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The size bounds of a delivery, from the settings (in bytes)."""
+    return Limits(settings.max_file_mb * 2**20, settings.max_uncompressed_mb * 2**20)
 
 
 @dataclass
@@ -224,10 +230,15 @@ def store_delivery(
     )
 
 
+def quarantine_name(kind: str, what: object, info: DeliveryInfo) -> str:
+    """The quarantine file of a delivery: kind, year or SIRET, date and checksum (no file name)."""
+    stamp = info.delivery_date.strftime("%Y%m%d") if info.delivery_date else "sans-date"
+    return f"{kind}-{what}-{stamp}-{info.sha256[:12]}.csv"
+
+
 def _quarantine(report: Report, folder: Path, info: DeliveryInfo) -> Path | None:
     """Write the rejected rows of a delivery, named after its year, date and checksum."""
     if not report.errors:
         return None
-    stamp = info.delivery_date.strftime("%Y%m%d") if info.delivery_date else "sans-date"
-    name = f"extraction-{report.year or 'annee-inconnue'}-{stamp}-{info.sha256[:12]}.csv"
+    name = quarantine_name("extraction", report.year or "annee-inconnue", info)
     return write_quarantine(report, folder / name)

@@ -24,6 +24,7 @@ FORMATIONS = Sheet(
     name="formations",
     title="Formations",
     keys=("siret", "ref_formation"),
+    allow_empty=True,
     columns=(
         Column("siret", "siret", True, ("SIRET", "SIRET organisme"), "14 chiffres"),
         Column("ref_formation", "text", True, ("Référence formation", "Réf formation")),
@@ -46,6 +47,7 @@ ACTIONS = Sheet(
     name="actions",
     title="Actions",
     keys=("siret", "ref_action"),
+    allow_empty=True,
     columns=(
         Column(
             "siret", "siret", True, ("Site dispensateur", "SIRET site dispensateur"), "14 chiffres"
@@ -91,6 +93,7 @@ SESSIONS = Sheet(
     name="sessions",
     title="Sessions",
     keys=("siret", "ref_session"),
+    allow_empty=True,
     columns=(
         Column("siret", "siret", True, ("SIRET", "Site dispensateur"), "14 chiffres"),
         Column("ref_session", "text", True, ("Référence session", "Réf session")),
@@ -132,6 +135,7 @@ INFORMATIONS_COLLECTIVES = Sheet(
     name="informations_collectives",
     title="Informations collectives",
     keys=("siret", "ref_session", "date", "heure_debut"),
+    allow_empty=True,
     columns=(
         Column("siret", "siret", True, ("SIRET",), "14 chiffres"),
         Column("ref_session", "text", True, ("Référence session", "Réf session")),

@@ -54,6 +54,8 @@ class Sheet:
     title: str
     columns: tuple[Column, ...]
     keys: tuple[str, ...] = field(default=())
+    #: a sheet that may hold no row at all (else a sheet without data refuses the delivery)
+    allow_empty: bool = False
 
     def column(self, name: str) -> Column:
         """Return the column named ``name``."""

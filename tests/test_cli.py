@@ -80,8 +80,11 @@ def test_ingest_show_and_status(store: Path, sample: Callable[[str], Path]) -> N
     action_id = str(lot["actions"][0]["id_action_cr"])
     code, action = run_json("show", "action", action_id)
     assert code == 0 and action["id_action_cr"] == int(action_id)
-    code, organismes = run_json("show", "organisme", str(lot["of_mandataire_cr"]))
-    assert code == 0 and len(organismes) > 1  # a mandataire with several establishments
+    code, organisme = run_json("show", "organisme", str(lot["of_mandataire_cr"]))
+    assert code == 0 and len(organisme["organismes"]) > 1  # several establishments
+    boards = organisme["tableaux_de_bord"]
+    assert [b["siret"] for b in boards] == sorted(o["siret"] for o in organisme["organismes"])
+    assert boards[0]["compteurs"]["sessions_actives"] == 0  # no entry yet
     code, _ = run_json("show", "lot", "XX2025_999")
     assert code == 1
     assert run("show", "action", "abc")[0] == 2

@@ -133,7 +133,7 @@ def locate(sheet: RawSheet, spec: Sheet, file_name: str) -> LocatedSheet:
             file_name, "colonne-manquante", sheet=spec.title, column=", ".join(missing)
         )
     raw = _frame(sheet, best_row + 1, positions, spec)
-    if raw.empty:
+    if raw.empty and not spec.allow_empty:
         raise ExtractionFileError(file_name, "feuille-vide", sheet=spec.title)
     logger.info("%s / %s: header on row %d, %d rows", file_name, sheet.name, best_row + 1, len(raw))
     headers = {name: str(as_text(header[p])).strip() for name, p in positions.items()}

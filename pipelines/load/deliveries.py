@@ -107,7 +107,7 @@ def open_accepted_delivery(
     info: DeliveryInfo,
     report: Report,
     *,
-    year: int,
+    year: int | None,
     archive_path: str | None,
     now: dt.datetime,
     kind: str = KIND_EXTRACTION,
@@ -118,7 +118,7 @@ def open_accepted_delivery(
         db: the session (in the load's transaction).
         info: the delivery's identity.
         report: its validation report (counts and rejected rows).
-        year: the frame's year.
+        year: the frame's year (an entry file may cover several: the first, or None).
         archive_path: where it is archived, relative to the output folder.
         now: the time of the load.
         kind: the kind of delivery.

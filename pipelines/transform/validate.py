@@ -142,6 +142,8 @@ def check_sheet(
     for problem in cell_problems:
         problems.add(spec.name, problem.row, problem.column, problem.reason)
         unreadable.add((problem.row, problem.column))
+    if frame.empty:  # no row, nothing to reject (pandera would only compare dtypes)
+        return frame
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -1,0 +1,135 @@
+"""What an entry is checked against: the Région's frame and the offer already in the store.
+
+Read once per entry file, as plain dictionaries (a year's frame is tens of thousands of rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import orm, select
+
+from schemas.store import Action, ActionRegion, Formation, Lot, Organisme, Programme, Session
+
+
+@dataclass(frozen=True)
+class FrameAction:
+    """An action of the Région with its lot and programme."""
+
+    id: int
+    id_action_cr: int
+    annee: int
+    lot_id: int
+    numero_lot: str
+    programme_id: int
+    code_programme: str
+    of_mandataire_cr: int
+    siret_formateur: str
+    nb_places: int
+    date_debut_prevue: dt.date | None
+    forfait_recrutement: bool
+    withdrawn: bool
+
+
+@dataclass
+class FrameIndex:
+    """The frame and the offer's keys, for authorisation and references.
+
+    Attributes:
+        actions: ``id_action_cr`` -> the action of the Région.
+        of_crs_of_siret: SIRET -> the N° OF it belongs to (usually one).
+        sirets_of_of_cr: N° OF -> its establishments' SIRETs.
+        organisme_ids: ``(of_cr, siret)`` -> ``organismes.id``.
+        described: ``actions_region.id`` -> ``(siret, ref_action)`` of the offer's action
+            describing it.
+    """
+
+    actions: dict[int, FrameAction] = field(default_factory=dict)
+    of_crs_of_siret: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    sirets_of_of_cr: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    organisme_ids: dict[tuple[int, str], int] = field(default_factory=dict)
+    described: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: natural keys ``(siret, ref)`` of the offer's records already in the store, by table
+    stored: dict[str, set[tuple[str, str]]] = field(
+        default_factory=lambda: {"formations": set(), "actions": set(), "sessions": set()}
+    )
+
+    def sirets_of_organisation(self, siret: str) -> set[str]:
+        """Every SIRET of the organisation(s) owning ``siret`` (itself included)."""
+        sirets = {siret}
+        for of_cr in self.of_crs_of_siret.get(siret, ()):
+            sirets |= self.sirets_of_of_cr[of_cr]
+        return sirets
+
+    def mandataire_sirets(self, of_cr: int) -> set[str]:
+        """The establishments of a lot's mandataire."""
+        return set(self.sirets_of_of_cr.get(of_cr, ()))
+
+    def responsable_id(self, of_cr: int, siret: str | None) -> int | None:
+        """The establishment of the mandataire to name as organisme responsable.
+
+        ``siret`` when it is one of the mandataire's establishments, else its first one.
+        """
+        if siret is not None and (of_cr, siret) in self.organisme_ids:
+            return self.organisme_ids[(of_cr, siret)]
+        sirets = sorted(self.sirets_of_of_cr.get(of_cr, ()))
+        return self.organisme_ids[(of_cr, sirets[0])] if sirets else None
+
+
+def read_frame_index(db: orm.Session) -> FrameIndex:
+    """Read the frame (every year) and the offer's action keys from the store."""
+    index = FrameIndex()
+    rows = db.execute(
+        select(
+            ActionRegion.id,
+            ActionRegion.id_action_cr,
+            ActionRegion.annee,
+            ActionRegion.lot_id,
+            Lot.numero_lot,
+            Lot.programme_id,
+            Programme.code_programme,
+            Lot.of_mandataire_cr,
+            ActionRegion.siret_formateur,
+            ActionRegion.nb_places,
+            ActionRegion.date_debut_prevue,
+            Lot.forfait_recrutement,
+            ActionRegion.withdrawn_at,
+            Lot.withdrawn_at,
+        )
+        .join(Lot, ActionRegion.lot_id == Lot.id)
+        .join(Programme, Lot.programme_id == Programme.id)
+    )
+    for row in rows:
+        index.actions[row[1]] = FrameAction(
+            id=row[0],
+            id_action_cr=row[1],
+            annee=row[2],
+            lot_id=row[3],
+            numero_lot=row[4],
+            programme_id=row[5],
+            code_programme=row[6],
+            of_mandataire_cr=row[7],
+            siret_formateur=row[8],
+            nb_places=row[9],
+            date_debut_prevue=row[10],
+            forfait_recrutement=row[11],
+            withdrawn=row[12] is not None or row[13] is not None,
+        )
+    for organisme_id, of_cr, siret in db.execute(
+        select(Organisme.id, Organisme.of_cr, Organisme.siret)
+    ):
+        index.of_crs_of_siret[siret].add(of_cr)
+        index.sirets_of_of_cr[of_cr].add(siret)
+        index.organisme_ids[(of_cr, siret)] = organisme_id
+    for action_region_id, siret, ref_action in db.execute(
+        select(Action.action_region_id, Action.siret, Action.ref_action)
+    ):
+        index.described[action_region_id] = (siret, ref_action)
+        index.stored["actions"].add((siret, ref_action))
+    index.stored["formations"].update(
+        db.execute(select(Formation.siret, Formation.ref_formation)).tuples()
+    )
+    index.stored["sessions"].update(db.execute(select(Session.siret, Session.ref_session)).tuples())
+    return index

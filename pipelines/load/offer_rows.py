@@ -1,0 +1,189 @@
+"""Writing offer records by natural key: insert the new, update the changed (with the history
+of each changed field), leave the unchanged untouched. Shared by the merge's tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, bindparam, insert, orm, select, update
+
+from pipelines.load.rows import python_values
+from schemas import store
+
+Key = tuple[str, str]
+T_HISTORY: Table = store.ChangeHistory.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class MergeResult:
+    """What merging one entry file did.
+
+    Attributes:
+        counts: per table, rows inserted, updated, unchanged, withdrawn, reactivated.
+        changes: action id -> the fields that changed (``session.etat_recrutement``...), for
+            every action that is new or touched: the workflow decides from them.
+        new_actions: ids of the actions created by this file.
+    """
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    changes: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    new_actions: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Merge:
+    """The state of one merge: the transaction, its time, its delivery and what it did."""
+
+    db: orm.Session
+    now: dt.datetime
+    delivery_id: int
+    result: MergeResult
+    formation_changes: dict[int, set[str]] = field(default_factory=dict)
+
+    def touch(self, action_id: int, entity: str, fields: set[str]) -> None:
+        """Note that fields of an action's record changed (nothing when ``fields`` is empty)."""
+        if fields:
+            self.result.changes[action_id] |= {f"{entity}.{f}" for f in fields}
+
+    def count(self, table: str, what: str, n: int = 1) -> None:
+        """Add ``n`` to a table's counter ``what``."""
+        counts = self.result.counts.setdefault(
+            table, {"inserted": 0, "updated": 0, "unchanged": 0, "withdrawn": 0, "reactivated": 0}
+        )
+        counts[what] += n
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a frame as dicts of plain Python values."""
+    columns = list(frame.columns)
+    values = [python_values(frame[c]) for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def upsert(
+    merge: Merge,
+    table: Table,
+    name: str,
+    key_columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    fields: tuple[str, ...],
+) -> dict[tuple[Any, ...], tuple[int, set[str]]]:
+    """Insert new rows, update changed ones (history per field), leave the others alone.
+
+    Returns:
+        key -> (id, changed fields); new rows have the field ``*``.
+    """
+    done: dict[tuple[Any, ...], tuple[int, set[str]]] = {}
+    if not rows:
+        return done
+    existing = _existing(
+        merge.db, table, key_columns, [tuple(r[k] for k in key_columns) for r in rows]
+    )
+    inserts, updates = [], []
+    for row in rows:
+        key = tuple(row[k] for k in key_columns)
+        old = existing.get(key)
+        if old is None:
+            inserts.append(row)
+            continue
+        changed = {f for f in fields if _differs(old[f], row[f])}
+        withdrawn = old["withdrawn_at"] is not None
+        if not changed and not withdrawn:
+            merge.count(name, "unchanged")
+            done[key] = (old["id"], set())
+            continue
+        merge.count(name, "reactivated" if withdrawn and not changed else "updated")
+        updates.append({**{f: row[f] for f in fields}, "_id": old["id"], "updated_at": merge.now,
+                        "withdrawn_at": None, "delivery_id": merge.delivery_id})  # fmt: skip
+        history(merge, name, old["id"], ((f, old[f], row[f]) for f in sorted(changed)))
+        done[key] = (old["id"], changed or {"withdrawn_at"})
+    if updates:
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in updates[0] if c != "_id"})
+        )
+        merge.db.execute(statement, updates, execution_options={"synchronize_session": False})
+    if inserts:
+        stamped = [
+            {**row, "created_at": merge.now, "updated_at": merge.now, "withdrawn_at": None,
+             "row_hash": "", "delivery_id": merge.delivery_id}
+            for row in inserts
+        ]  # fmt: skip
+        returned = merge.db.execute(
+            insert(table).returning(table.c.id, *(table.c[k] for k in key_columns),
+                                    sort_by_parameter_order=True),
+            stamped,
+        )  # fmt: skip
+        for new_id, *values in returned:
+            done[tuple(values)] = (new_id, {"*"})
+        merge.count(name, "inserted", len(inserts))
+    return done
+
+
+def _existing(
+    db: orm.Session, table: Table, key_columns: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    first = table.c[key_columns[0]]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        statement = select(table).where(first.in_(sorted({k[0] for k in chunk})))
+        wanted = set(chunk)
+        for row in db.execute(statement).mappings():
+            key = tuple(row[k] for k in key_columns)
+            if key in wanted:
+                found[key] = dict(row)
+    return found
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(old, float) or isinstance(new, float):
+        return old is None or new is None or abs(float(old) - float(new)) > 1e-9
+    if isinstance(old, dt.datetime):
+        old = old.date()
+    return bool(old != new)
+
+
+def as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def history(
+    merge: Merge, entity: str, entity_id: int, changes: Iterable[tuple[str, Any, Any]]
+) -> None:
+    rows = [
+        {"entity": entity, "entity_id": entity_id, "field": f, "old": as_text(old),
+         "new": as_text(new), "at": merge.now, "run_id": None, "delivery_id": merge.delivery_id}
+        for f, old, new in changes
+    ]  # fmt: skip
+    if rows:
+        merge.db.execute(insert(T_HISTORY), rows)
+
+
+def ids_of(
+    db: orm.Session, table: Table, ref: str, keys: set[Key], known: dict[Key, int]
+) -> dict[Key, int]:
+    """Ids of records named by ``(siret, ref)``: from this file's merge, else from the store."""
+    ids = dict(known)
+    missing = sorted(keys - set(ids))
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        statement = select(table.c.siret, table.c[ref], table.c.id).where(
+            table.c.siret.in_(sorted({s for s, _ in chunk}))
+        )
+        wanted = set(chunk)
+        ids.update({(s, r): i for s, r, i in db.execute(statement) if (s, r) in wanted})
+    return ids

@@ -1,0 +1,271 @@
+"""Checking an organisation's entries before the merge: structure, references, authorisation.
+
+What is checked here rejects rows (quarantine, with the reason); the publication rules
+(``pipelines.transform.rules``) never reject, they only keep an action « en cours de saisie ».
+
+* each table's structure (``schemas.entries``, pandera, lazy): keys present and unique per
+  SIRET, SIRET keys, readable values;
+* authorisation: an organisation writes only under its own SIRETs, and only into actions of lots
+  where it is mandataire (any site of the lot) or the formateur/cotraitant of the action (its own
+  sites); an action of the frame is described by one action of the offer only;
+* references: an action's formation, a session's action, an information collective's session,
+  looked up in the file first (same SIRET, else a reference unique in the file), then among the
+  records already in the store; a row whose referenced record was rejected is rejected too.
+
+What contradicts the Région's frame (codes externes, places) is not rejected: the frame wins
+and the action carries a flag, reported as a warning by the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipelines.extract.extraction import RawDelivery
+from pipelines.extract.source import DeliveryInfo
+from pipelines.load.frame_index import FrameAction, FrameIndex
+from pipelines.transform.report import Report
+from pipelines.transform.validate import Problems, check_sheet
+from schemas.entries import ENTRY_MODELS, ENTRY_SHEETS
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+
+
+@dataclass
+class ValidatedEntries:
+    """The accepted rows of an entry file, with what the merge needs from the frame.
+
+    Attributes:
+        info: the delivery.
+        organisation: the SIRET that identifies the sending organisation.
+        frames: per entry table, the accepted rows (typed; index = row in the file), with the
+            resolved links: ``formation_siret`` on actions, ``action_siret`` on sessions,
+            ``session_siret`` on informations collectives, and on actions the frame's
+            ``action_region_id``.
+        flags: ``(siret, ref_action)`` -> what the frame replaced (rule, field, entry, frame).
+        years: the frame years the file's actions belong to.
+        report: rejected rows and counts.
+        rejected_keys: per table, ``(siret, ref)`` of rows in the file but rejected: the store
+            keeps their previous version (not withdrawn).
+    """
+
+    info: DeliveryInfo
+    organisation: str
+    frames: dict[str, pd.DataFrame]
+    flags: dict[Key, list[dict[str, Any]]] = field(default_factory=dict)
+    years: set[int] = field(default_factory=set)
+    report: Report = field(default_factory=lambda: Report(file=""))
+    rejected_keys: dict[str, set[Key]] = field(default_factory=dict)
+
+
+def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> ValidatedEntries:
+    """Check an entry file against its contract, the frame and the store's offer.
+
+    Args:
+        raw: the located entry tables (workbook or LHEO).
+        index: the frame and the offer's keys.
+        organisation: the SIRET identifying the sending organisation (from the file name).
+    """
+    problems = Problems(raw)
+    typed = {
+        spec.name: check_sheet(raw, spec, ENTRY_MODELS[spec.name], problems)
+        for spec in ENTRY_SHEETS
+    }
+    org_sirets = index.sirets_of_organisation(organisation)
+    org_of_crs = {of for s in org_sirets for of in index.of_crs_of_siret.get(s, ())}
+    writable = org_sirets | {
+        fa.siret_formateur for fa in index.actions.values() if fa.of_mandataire_cr in org_of_crs
+    }
+    accepted = _accepted(typed, problems)
+    accepted["formations"] = _check_sirets(accepted["formations"], "formations", writable, problems)
+    accepted["actions"], flags, years = _check_actions(
+        accepted["actions"], index, org_sirets, org_of_crs, problems
+    )
+    accepted["actions"] = _link(accepted, typed, index, problems, "actions", "formations")
+    accepted["sessions"] = _check_sirets(accepted["sessions"], "sessions", writable, problems)
+    accepted["sessions"] = _link(accepted, typed, index, problems, "sessions", "actions")
+    accepted["informations_collectives"] = _link(
+        accepted, typed, index, problems, "informations_collectives", "sessions"
+    )
+    report = Report(file=raw.info.file_name, warnings=list(raw.warnings))
+    report.errors = problems.sorted_errors()
+    for spec in ENTRY_SHEETS:
+        total, rejected = len(typed[spec.name]), len(problems.rows[spec.name])
+        report.counts[spec.name] = {"accepted": total - rejected, "rejected": rejected}
+    final = {
+        name: frame.drop(index=sorted(problems.rows[name] & set(frame.index)))
+        for name, frame in accepted.items()
+    }
+    kept = set(zip(final["actions"]["siret"], final["actions"]["ref_action"], strict=True))
+    rejected_keys = {
+        name: _keys(typed[name], problems.rows[name], _REF_OF[name]) for name in _REF_OF
+    }
+    return ValidatedEntries(
+        raw.info,
+        organisation,
+        final,
+        {key: value for key, value in flags.items() if key in kept},
+        years,
+        report,
+        rejected_keys,
+    )
+
+
+def _keys(frame: pd.DataFrame, rows: set[int], ref: str) -> set[Key]:
+    """The ``(siret, ref)`` keys of some rows, where both are readable."""
+    keys = frame.loc[sorted(rows), ["siret", ref]].dropna()
+    return set(zip(keys["siret"], keys[ref], strict=True))
+
+
+def _accepted(typed: dict[str, pd.DataFrame], problems: Problems) -> dict[str, pd.DataFrame]:
+    return {name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()}
+
+
+def _check_sirets(
+    frame: pd.DataFrame, sheet: str, writable: set[str], problems: Problems
+) -> pd.DataFrame:
+    """Reject rows written under a SIRET the organisation may not write under."""
+    for row, siret in frame["siret"].items():
+        if siret not in writable:
+            problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_OWN)
+    return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
+
+
+_NOT_OWN = (
+    "ce n'est pas un établissement de l'organisme, ni un site d'un lot dont il est mandataire"
+)
+_NOT_ITS_LOT = (
+    "l'action n'appartient pas à un lot où l'organisme est mandataire, cotraitant ou formateur"
+)
+
+
+def _check_actions(
+    actions: pd.DataFrame,
+    index: FrameIndex,
+    org_sirets: set[str],
+    org_of_crs: set[int],
+    problems: Problems,
+) -> tuple[pd.DataFrame, dict[Key, list[dict[str, Any]]], set[int]]:
+    """Authorise each action against the frame; flag what contradicts the frame."""
+    flags: dict[Key, list[dict[str, Any]]] = {}
+    years: set[int] = set()
+    region_ids: list[int | None] = []
+    for row, action in actions.iterrows():
+        fa = index.actions.get(int(action["id_action_cr"]))
+        region_ids.append(fa.id if fa else None)
+        key = (action["siret"], action["ref_action"])
+        if fa is None:
+            problems.add("actions", row, "id_action_cr", "action-region-inconnue")
+            continue
+        if fa.withdrawn:
+            problems.add("actions", row, "id_action_cr", "action-region-retiree")
+            continue
+        mandataire = fa.of_mandataire_cr in org_of_crs
+        if not mandataire and fa.siret_formateur not in org_sirets:
+            problems.add(
+                "actions",
+                row,
+                "id_action_cr",
+                "siret-non-autorise",
+                detail=_NOT_ITS_LOT,
+                value=action["siret"],
+            )
+            continue
+        sites = org_sirets | ({fa.siret_formateur} if mandataire else set())
+        if action["siret"] not in sites:
+            problems.add("actions", row, "siret", "siret-non-autorise", detail=_NOT_OWN)
+            continue
+        described = index.described.get(fa.id)
+        if described is not None and described != key:
+            problems.add(
+                "actions", row, "id_action_cr", "action-deja-decrite", expected=described[1]
+            )
+            continue
+        years.add(fa.annee)
+        flags[key] = _flags(action, fa)
+    actions = actions.assign(action_region_id=pd.array(region_ids, dtype="Int64"))
+    duplicated = actions["id_action_cr"].duplicated(keep=False)
+    for row in actions.index[duplicated]:
+        problems.add("actions", row, "id_action_cr", "cle-dupliquee")
+    return actions.drop(index=sorted(problems.rows["actions"] & set(actions.index))), flags, years
+
+
+def _flags(action: pd.Series, fa: FrameAction) -> list[dict[str, Any]]:
+    """What the entry says differently from the frame (the frame wins)."""
+    found = []
+    checks = (
+        ("codes-externes", "numero_lot", fa.numero_lot),
+        ("codes-externes", "of_mandataire_cr", fa.of_mandataire_cr),
+        ("nb-places-dispositif", "nb_places_dispositif", fa.nb_places),
+    )
+    for rule, column, frame_value in checks:
+        value = action[column]
+        if not pd.isna(value) and value != frame_value:
+            entry = int(value) if isinstance(frame_value, int) else value
+            found.append({"rule": rule, "field": column, "entry": entry, "frame": frame_value})
+    return found
+
+
+#: child table -> (parent table, column naming the parent's reference, linking column added)
+_LINKS = {
+    "actions": ("formations", "ref_formation", "formation_siret"),
+    "sessions": ("actions", "ref_action", "action_siret"),
+    "informations_collectives": ("sessions", "ref_session", "session_siret"),
+}
+_REF_OF = {"formations": "ref_formation", "actions": "ref_action", "sessions": "ref_session"}
+_UNKNOWN = {
+    "formations": "formation-inconnue",
+    "actions": "action-inconnue",
+    "sessions": "session-inconnue",
+}
+_REJECTED = {
+    "formations": "formation-rejetee",
+    "actions": "action-rejetee",
+    "sessions": "session-rejetee",
+}
+
+
+def _link(
+    accepted: dict[str, pd.DataFrame],
+    typed: dict[str, pd.DataFrame],
+    index: FrameIndex,
+    problems: Problems,
+    child: str,
+    parent: str,
+) -> pd.DataFrame:
+    """Resolve each row's parent record, in the file then in the store; reject orphans."""
+    _, ref_column, link_column = _LINKS[child]
+    parent_ref = _LINKS.get(parent, (None, f"ref_{parent[:-1]}", None))[1]
+    parent_ref = {
+        "formations": "ref_formation",
+        "actions": "ref_action",
+        "sessions": "ref_session",
+    }[parent]
+    parents = accepted[parent]
+    kept = set(zip(parents["siret"], parents[parent_ref], strict=True))
+    by_ref: dict[str, set[str]] = {}
+    for siret, ref in kept:
+        by_ref.setdefault(ref, set()).add(siret)
+    rejected = set(zip(typed[parent]["siret"], typed[parent][parent_ref], strict=True)) - kept
+    frame = accepted[child]
+    links: list[str | None] = []
+    for row, record in frame.iterrows():
+        siret, ref = record["siret"], record[ref_column]
+        candidates = by_ref.get(ref, set())
+        if (siret, ref) in kept:
+            links.append(siret)
+        elif len(candidates) == 1:
+            links.append(next(iter(candidates)))
+        elif (siret, ref) in index.stored[parent] and (siret, ref) not in rejected:
+            links.append(siret)
+        else:
+            reason = _REJECTED[parent] if any(r == ref for _, r in rejected) else _UNKNOWN[parent]
+            problems.add(child, row, ref_column, reason)
+            links.append(None)
+    frame = frame.assign(**{link_column: pd.Series(links, index=frame.index, dtype=object)})
+    return frame.drop(index=sorted(problems.rows[child] & set(frame.index)))
