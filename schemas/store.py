@@ -243,12 +243,12 @@ class Formation(Base, _Lifecycle):
     objectif_formation: Mapped[str | None] = mapped_column(Text)
     resultats_attendus: Mapped[str | None] = mapped_column(Text)
     contenu_formation: Mapped[str | None] = mapped_column(Text)
-    code_niveau_sortie: Mapped[str | None] = mapped_column(String(16))
+    code_niveau_sortie: Mapped[str | None] = mapped_column(String(64))
     famille_metier: Mapped[str | None] = mapped_column(String(255))
     formacodes: Mapped[list[str]] = mapped_column(JSON, default=list)
     domaine_principal: Mapped[str | None] = mapped_column(String(5))  # the main Formacode
     certifiante: Mapped[bool] = mapped_column(Boolean, default=False)
-    code_certifinfo: Mapped[str | None] = mapped_column(String(16))
+    code_certifinfo: Mapped[str | None] = mapped_column(String(32))
     type_certification: Mapped[str | None] = mapped_column(String(255))
     certifinfo_remplace: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
@@ -275,12 +275,12 @@ class Action(Base, _Lifecycle):
     complement_programme: Mapped[str | None] = mapped_column(Text)  # <= 3000
     objectifs: Mapped[str | None] = mapped_column(Text)  # <= 3000
     resultats_attendus: Mapped[str | None] = mapped_column(Text)
-    plus_formation: Mapped[str | None] = mapped_column(String(250))
+    plus_formation: Mapped[str | None] = mapped_column(Text)  # rule: <= 250 without markup
     url_video: Mapped[str | None] = mapped_column(String(1024))
     url_pdf: Mapped[str | None] = mapped_column(String(1024))
     url_action: Mapped[str | None] = mapped_column(String(1024))
     type_equipement: Mapped[str | None] = mapped_column(String(255))
-    niveau_entree: Mapped[str | None] = mapped_column(String(16))
+    niveau_entree: Mapped[str | None] = mapped_column(String(255))
     prerequis: Mapped[str | None] = mapped_column(Text)
     commentaires: Mapped[str | None] = mapped_column(Text)
     # en_cours_de_saisie -> en_attente_validation -> validee ; refusee
@@ -310,18 +310,18 @@ class Session(Base, _Lifecycle):
     lieu_commune: Mapped[str | None] = mapped_column(String(255))
     date_debut: Mapped[dt.date | None] = mapped_column(Date)
     date_fin: Mapped[dt.date | None] = mapped_column(Date)
-    esp: Mapped[str | None] = mapped_column(String(64))  # entrées/sorties
-    rythme: Mapped[str | None] = mapped_column(String(64))
+    esp: Mapped[str | None] = mapped_column(String(255))  # entrées/sorties
+    rythme: Mapped[str | None] = mapped_column(String(255))
     periodes: Mapped[str | None] = mapped_column(Text)
-    type_parcours: Mapped[str | None] = mapped_column(String(64))
+    type_parcours: Mapped[str | None] = mapped_column(String(255))
     modalites_pedagogiques: Mapped[str | None] = mapped_column(String(255))
-    modalite_enseignement: Mapped[str | None] = mapped_column(String(64))
+    modalite_enseignement: Mapped[str | None] = mapped_column(String(255))
     duree_centre_h: Mapped[float | None] = mapped_column(Float)
     duree_entreprise_h: Mapped[float | None] = mapped_column(Float)
     duree_hebdo_h: Mapped[float | None] = mapped_column(Float)
     commentaire_duree: Mapped[str | None] = mapped_column(Text)
     organisme_responsable_id: Mapped[int | None] = mapped_column(ForeignKey("organismes.id"))
-    etat_recrutement: Mapped[str | None] = mapped_column(String(16))  # ouvert/suspendu/ferme
+    etat_recrutement: Mapped[str | None] = mapped_column(String(64))  # ouvert/suspendu/ferme
     modalites_recrutement: Mapped[list[str]] = mapped_column(JSON, default=list)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
 
@@ -358,7 +358,7 @@ class PeriodeInscription(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
-    type: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str | None] = mapped_column(String(255))
     date_debut: Mapped[dt.date | None] = mapped_column(Date)
     date_fin: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -433,7 +433,7 @@ class ActionIssue(Base):
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
     rule: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))  # bloquant | avertissement
-    record: Mapped[str] = mapped_column(String(64))
+    record: Mapped[str] = mapped_column(String(255))
     field: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
 

@@ -66,3 +66,9 @@ def label(table: str, code: str | None) -> str | None:
     if code is None:
         return None
     return code_tables().get(table, {}).get(code.strip(), code.strip())
+
+
+def labels(table: str, codes: list[str], separator: str = "; ") -> str | None:
+    """The labels of ``codes`` (each once, in order) joined by ``separator``; None if none."""
+    found = (label(table, code) for code in codes)
+    return separator.join(dict.fromkeys(t for t in found if t)) or None

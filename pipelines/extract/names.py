@@ -34,17 +34,18 @@ def words(text: str) -> list[str]:
 def sheet_matches(actual: str, canonical: str) -> bool:
     """Tell whether a sheet (or CSV file stem) named ``actual`` is the sheet ``canonical``.
 
-    It matches when its normalised name equals the canonical one, or starts with it followed
-    by a year or other words (``Lots 2025``, ``Actions PRF``, ``lots2025``).
+    It matches when its words start with the canonical name's words, followed or not by a year
+    or other words (``Lots 2025``, ``Actions PRF``, ``lots2025``, ``Informations collectives``).
     """
-    parts = words(actual)
+    parts, target = words(actual), words(canonical)
     if not parts:
         return False
-    if parts[0] == canonical:
+    if parts[: len(target)] == target:
         return True
-    return re.fullmatch(rf"{re.escape(canonical)}(?:19|20)?\d\d", parts[0]) is not None
+    joined = "".join(target)
+    return re.fullmatch(rf"{re.escape(joined)}(?:(?:19|20)?\d\d)?", parts[0]) is not None
 
 
 def is_exact_sheet_name(actual: str, canonical: str) -> bool:
     """Tell whether the sheet bears exactly the canonical name (no warning needed)."""
-    return words(actual) == [canonical]
+    return words(actual) == words(canonical)

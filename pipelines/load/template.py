@@ -83,11 +83,13 @@ _NUM_FORMATS = {
     "siret": "@",
     "postal": "@",
     "int": "0",
-    "number": "0.##",
+    "number": "General",
     "percent": 'General" %"',
     "date": "dd/mm/yyyy",
     "time": "hh:mm",
 }
+#: Amounts in euros, shown with two decimals.
+_MONEY = frozenset({"frais_ht", "frais_ttc", "frais_certification"})
 _WIDTHS = {"date": 12, "time": 8, "siret": 17, "postal": 9, "int": 10, "number": 10, "bool": 9}
 
 
@@ -173,6 +175,7 @@ class _Styles:
         self.header = workbook.add_format({**header, "bg_color": "#DDEBF7"})
         self.mandatory = workbook.add_format({**header, "bg_color": "#FCE4D6"})
         self.kinds = {k: workbook.add_format({"num_format": f}) for k, f in _NUM_FORMATS.items()}
+        self.money = workbook.add_format({"num_format": "#,##0.00"})
         self.plain = workbook.add_format({})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         self.title = workbook.add_format({"bold": True, "font_size": 14})
@@ -181,6 +184,8 @@ class _Styles:
 
     def of(self, column: Column) -> Format:
         """The cell format of a column."""
+        if column.name in _MONEY:
+            return self.money
         return self.kinds.get(column.kind, self.plain)
 
 

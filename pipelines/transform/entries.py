@@ -29,7 +29,8 @@ from pipelines.extract.source import DeliveryInfo
 from pipelines.load.frame_index import FrameAction, FrameIndex
 from pipelines.transform.report import Report
 from pipelines.transform.validate import Problems, check_sheet
-from schemas.entries import ENTRY_MODELS, ENTRY_SHEETS
+from schemas import store
+from schemas.entries import ENTRY_MODELS, ENTRY_SHEETS, REFERENT_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
         spec.name: check_sheet(raw, spec, ENTRY_MODELS[spec.name], problems)
         for spec in ENTRY_SHEETS
     }
+    for name, frame in typed.items():
+        _check_lengths(name, frame, problems)
     org_sirets = index.sirets_of_organisation(organisation)
     org_of_crs = {of for s in org_sirets for of in index.of_crs_of_siret.get(s, ())}
     writable = org_sirets | {
@@ -114,6 +117,46 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
         report,
         rejected_keys,
     )
+
+
+def _store_lengths() -> dict[str, dict[str, int]]:
+    """Entry table -> column -> the longest text the store keeps for it."""
+    tables: dict[str, tuple[Any, ...]] = {
+        "formations": (store.Formation,),
+        "actions": (store.Action, store.Dispositif),
+        "sessions": (store.Session,),
+        "informations_collectives": (store.InformationCollective,),
+    }
+    aliases: dict[str, tuple[Any, str]] = {
+        f"referent_{t}_{k}": (store.Referent, k)
+        for t in REFERENT_TYPES
+        for k in ("nom", "email", "telephone")
+    }
+    aliases["periode_inscription_type"] = (store.PeriodeInscription, "type")
+    lengths: dict[str, dict[str, int]] = {}
+    for spec in ENTRY_SHEETS:
+        found = lengths[spec.name] = {}
+        for column in spec.columns:
+            owners = [(m, column.name) for m in tables[spec.name]]
+            owners.append(aliases.get(column.name, (None, "")))
+            for model, attribute in owners:
+                table_column = model.__table__.c.get(attribute) if model is not None else None
+                length = getattr(getattr(table_column, "type", None), "length", None)
+                if length and column.kind in ("text", "key", "list", "postal"):
+                    found[column.name] = length
+                    break
+    return lengths
+
+
+STORE_LENGTHS = _store_lengths()
+
+
+def _check_lengths(name: str, frame: pd.DataFrame, problems: Problems) -> None:
+    """Reject texts longer than the store keeps them (``longueur-max``), never cut silently."""
+    for column, length in STORE_LENGTHS[name].items():
+        texts = frame[column].dropna()
+        for row, text in texts[texts.map(len) > length].items():
+            problems.add(name, row, column, "longueur-max", length=len(text), max_length=length)
 
 
 def _keys(frame: pd.DataFrame, rows: set[int], ref: str) -> set[Key]:
