@@ -35,6 +35,32 @@ def test_ingest_flow_end_to_end(
         get_settings.cache_clear()
 
 
+@pytest.mark.flow
+def test_ingest_deliveries_flow_orders_extraction_before_entries(
+    prefect_harness: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines import flows
+    from pipelines.dispatch import order_deliveries
+    from tests.entries import minimal_entries, write_entries
+    from tests.workbooks import minimal_sheets, write_workbook
+
+    monkeypatch.setenv("CATALOGUE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CATALOGUE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    get_settings.cache_clear()
+    try:
+        entries = write_entries(tmp_path / "in", minimal_entries())
+        extraction = write_workbook(tmp_path / "in" / "prf_2025_20250115.xlsx", minimal_sheets())
+        ordered = order_deliveries([entries, extraction])
+        assert ordered == [extraction, entries]
+        documents = flows.ingest_deliveries([str(p) for p in ordered])
+        assert [d["status"] for d in documents] == ["integree", "integree"]
+        assert documents[1]["load"]["etats"]["en_attente_validation"] == 3
+    finally:
+        get_settings.cache_clear()
+
+
 def test_retry_only_on_io_errors() -> None:
     from prefect.states import Completed, Failed
 

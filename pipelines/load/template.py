@@ -30,7 +30,14 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from pipelines.load.template_fields import HELP, is_mandatory
+from pipelines.load.template_fields import (
+    HELP,
+    LONG_TEXT,
+    MONEY,
+    NUM_FORMATS,
+    WIDTHS,
+    is_mandatory,
+)
 from pipelines.load.template_frame import (
     frame_actions_for,
     organisme_for,
@@ -60,37 +67,6 @@ NOTES_SHEET = "Notes"
 LISTS_SHEET = "Listes"
 #: Data rows covered by the validations and formats below the header (at least).
 MIN_ROWS = 1000
-#: Free-text columns shown wider.
-_LONG_TEXT = frozenset(
-    {
-        "objectif_formation",
-        "resultats_attendus",
-        "contenu_formation",
-        "complement_programme",
-        "objectifs",
-        "plus_formation",
-        "prerequis",
-        "commentaires",
-        "frais_additionnels",
-        "commentaire_duree",
-        "commentaire",
-        "lieu",
-        "lieu_adresse",
-        "intitule_formation",
-    }
-)
-_NUM_FORMATS = {
-    "siret": "@",
-    "postal": "@",
-    "int": "0",
-    "number": "General",
-    "percent": 'General" %"',
-    "date": "dd/mm/yyyy",
-    "time": "hh:mm",
-}
-#: Amounts in euros, shown with two decimals.
-_MONEY = frozenset({"frais_ht", "frais_ttc", "frais_certification"})
-_WIDTHS = {"date": 12, "time": 8, "siret": 17, "postal": 9, "int": 10, "number": 10, "bool": 9}
 
 
 def header_label(table: str, column: Column) -> str:
@@ -174,7 +150,7 @@ class _Styles:
         header = {"bold": True, "text_wrap": True, "valign": "top", "border": 1}
         self.header = workbook.add_format({**header, "bg_color": "#DDEBF7"})
         self.mandatory = workbook.add_format({**header, "bg_color": "#FCE4D6"})
-        self.kinds = {k: workbook.add_format({"num_format": f}) for k, f in _NUM_FORMATS.items()}
+        self.kinds = {k: workbook.add_format({"num_format": f}) for k, f in NUM_FORMATS.items()}
         self.money = workbook.add_format({"num_format": "#,##0.00"})
         self.plain = workbook.add_format({})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
@@ -184,15 +160,15 @@ class _Styles:
 
     def of(self, column: Column) -> Format:
         """The cell format of a column."""
-        if column.name in _MONEY:
+        if column.name in MONEY:
             return self.money
         return self.kinds.get(column.kind, self.plain)
 
 
 def _width(column: Column, label: str) -> int:
-    if column.name in _LONG_TEXT:
+    if column.name in LONG_TEXT:
         return 45
-    return min(max(len(label) + 3, _WIDTHS.get(column.kind, 18)), 40)
+    return min(max(len(label) + 3, WIDTHS.get(column.kind, 18)), 40)
 
 
 def _write_sheet(

@@ -1,4 +1,4 @@
-"""What the entry template says about each column: mandatory mark and a short French help.
+"""What the entry template says about each column: mandatory mark, short French help, format.
 
 Mandatory (« * »): the keys of each table, and the fields marked * in the SOFI procedures or
 listed by the rule ``champ-obligatoire`` (``shared/spec/regles-programmes.md``). The mark only
@@ -174,6 +174,41 @@ HELP: dict[str, dict[str, str]] = {
         "commentaire": "Précisions (inscription préalable, public...).",
     },
 }
+
+
+#: Free-text columns shown wider.
+LONG_TEXT = frozenset(
+    {
+        "objectif_formation",
+        "resultats_attendus",
+        "contenu_formation",
+        "complement_programme",
+        "objectifs",
+        "plus_formation",
+        "prerequis",
+        "commentaires",
+        "frais_additionnels",
+        "commentaire_duree",
+        "commentaire",
+        "lieu",
+        "lieu_adresse",
+        "intitule_formation",
+    }
+)
+#: Excel number format of each column kind.
+NUM_FORMATS = {
+    "siret": "@",
+    "postal": "@",
+    "int": "0",
+    "number": "General",
+    "percent": 'General" %"',
+    "date": "dd/mm/yyyy",
+    "time": "hh:mm",
+}
+#: Amounts in euros, shown with two decimals.
+MONEY = frozenset({"frais_ht", "frais_ttc", "frais_certification"})
+#: Default width of each column kind (characters).
+WIDTHS = {"date": 12, "time": 8, "siret": 17, "postal": 9, "int": 10, "number": 10, "bool": 9}
 
 
 def is_mandatory(table: str, column: str) -> bool:
