@@ -282,16 +282,18 @@ def template(
     ),
 ) -> None:
     """Écrire le classeur de saisie des organismes (listes de valeurs, notes, pré-remplissage)."""
-    from pipelines.load.template import frame_actions_for, write_template
+    from pipelines.load.template import frame_actions_for, organisme_for, write_template
 
     actions: list[dict[str, Any]] = []
+    organisme = None
     if siret:
         with _store(get_settings()) as engine, orm.Session(engine) as db:
             actions = frame_actions_for(db, siret.strip())
+            organisme = organisme_for(db, siret.strip())
         if not actions:
             console.err.print(f"Aucune action de la Région pour le SIRET « {siret} ».")
             raise typer.Exit(1)
-    write_template(out, actions=actions)
+    write_template(out, actions=actions, organisme=organisme)
     console.out.print(
         f"Classeur de saisie écrit : {out} ({len(actions)} action(s) pré-remplie(s))."
     )

@@ -128,3 +128,33 @@ def test_python_dash_m_pipelines_works() -> None:
     assert result.returncode == 0
     for command in ("validate", "ingest", "show", "status"):
         assert command in result.stdout
+
+
+def test_template_is_written_and_prefilled(
+    store: Path, tmp_path: Path, sample: Callable[[str], Path]
+) -> None:
+    code, output = run("template", str(tmp_path / "vide.xlsx"))
+    assert code == 0 and (tmp_path / "vide.xlsx").is_file()
+    run("ingest", str(sample("prf_2025_20250115.xlsx")))
+    code, lot = run_json("show", "lot", "PSS2025_10")
+    siret = lot["actions"][0]["siret_formateur"]
+    code, output = run("template", str(tmp_path / "pre.xlsx"), "--siret", siret)
+    assert code == 0 and "pré-remplie" in output
+    assert run("template", str(tmp_path / "x.xlsx"), "--siret", "44123456700017")[0] == 1
+
+
+def test_entries_and_approve(store: Path, sample: Callable[[str], Path]) -> None:
+    entries = sorted(sample("saisies").glob("saisie_*.xlsx"))
+    code, document = run_json("ingest", str(sample("prf_2025_20250115.xlsx")), *map(str, entries))
+    assert [d["file"] for d in document["deliveries"]][0] == "prf_2025_20250115.xlsx"
+    assert code == 1  # some entry rows are rejected (the samples' structural defects)
+    code, status = run_json("status")
+    waiting = status["offre"]["en_attente_validation"]
+    assert waiting > 0 and status["offre"]["en_cours_de_saisie"] > 0
+    code, decision = run_json("approve", "--all-valid", "--by", "offre@carif-oref")
+    assert code == 0 and len(decision["actions"]) == waiting
+    assert run_json("status")[1]["offre"]["validee"] == waiting
+    fas = decision["actions"][0]["fas"]
+    code, refused = run_json("approve", "--fas", fas, "--refuse", "--reason", "Dates à revoir")
+    assert code == 0 and refused["actions"] == [{"fas": fas, "avant": "validee", "apres": "refusee"}]
+    assert run("approve", "--fas", fas, "--refuse")[0] == 2  # a refusal needs a reason
