@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAMPLE ?= data/samples/prf_2025_20250115.xlsx
+ENTRIES ?= $(sort $(wildcard data/samples/saisies/saisie_*.xlsx data/samples/saisies/lheo/saisie_*.xml))
 # The local PostgreSQL of these machines; tests skip it when unreachable (CI requires it).
 CATALOGUE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CATALOGUE_TEST_POSTGRES_URL
@@ -21,9 +22,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import pipelines, prefect, pandera, python_calamine"
 	@touch $(STAMP)
 
-## run: ingest the bundled sample extraction into the default SQLite store (var/) as a Prefect flow
+## run: ingest the sample extraction, then the organisations' sample entries, into the default
+## SQLite store (var/) as a Prefect flow; then show the store (deliveries, frame, offer by state)
 run: $(STAMP)
-	@$(BIN)/catalogue ingest --flow $(SAMPLE); code=$$?; test $$code -le 1 || exit $$code
+	@$(BIN)/catalogue ingest --flow $(SAMPLE) $(ENTRIES); code=$$?; test $$code -le 1 || exit $$code
 	@$(BIN)/catalogue status
 	@echo "Store : var/catalogue.db — archive : var/archive/ — quarantaine : var/quarantaine/"
 

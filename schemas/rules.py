@@ -26,6 +26,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -110,7 +111,7 @@ def _known_path(path: str) -> str:
     return path
 
 
-Path_ = Annotated[str, BeforeValidator(_known_path)]
+Path_ = Annotated[str, AfterValidator(_known_path)]
 
 
 class _Strict(BaseModel):
@@ -258,7 +259,9 @@ class NoPlaceholderDate(_Check):
     dates: tuple[date, ...] = ()
     min: date | None = None
     max: date | None = None
-    month_days: tuple[Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")], ...] = ()
+    month_days: tuple[
+        Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")], ...
+    ] = ()
     variables = frozenset({"value"})
 
     @model_validator(mode="after")
@@ -424,7 +427,6 @@ class RuleFileError(ValueError):
         super().__init__(f"Fichier de règles {path.name} : {problem}")
 
 
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -452,6 +454,11 @@ _PROBLEMS = {
     "union_tag_not_found": "« kind » manquant",
     "too_short": "liste trop courte",
     "too_long": "liste trop longue",
+    "string_type": "texte attendu",
+    "int_type": "nombre entier attendu",
+    "bool_type": "true ou false attendu",
+    "date_from_datetime_parsing": "date attendue (AAAA-MM-JJ)",
+    "date_type": "date attendue (AAAA-MM-JJ)",
 }
 
 
@@ -465,24 +472,34 @@ def _where(loc: tuple[int | str, ...], raw: Any) -> str:
             parts[-1] = f"règle « {code} »" if code else f"règle n°{part + 1}"
         elif loc[i - 1 : i] == ("checks",) and isinstance(part, int):
             parts[-1] = f"contrôle n°{part + 1}"
+        elif loc[i - 1 : i] == ("fields",) and isinstance(part, int):
+            parts[-1] = f"champ n°{part + 1}"
         elif not (i and loc[i - 2 : i - 1] == ("checks",) and isinstance(loc[i - 1], int)):
             parts.append(str(part))  # (the kind pydantic inserts after a check's index is noise)
     return " › ".join(parts)
 
 
 def _explain(error: ValidationError, raw: Any) -> str:
+    errors = error.errors(include_url=False)
     lines = []
-    for e in error.errors(include_url=False):
-        ctx = e.get("ctx") or {}
+    for e in errors:
+        ctx, loc = e.get("ctx") or {}, tuple(e["loc"])
+        if e["type"] == "too_short" and any(
+            o["loc"][: len(loc)] == loc != o["loc"] for o in errors
+        ):
+            continue  # a list whose items failed is also « too short »: the items say why
         if e["type"] == "union_tag_invalid":
             problem = f"kind « {ctx.get('tag')} » inconnu (connus : {ctx.get('expected_tags')})"
         elif e["type"] == "literal_error":
-            problem = f"valeur « {e.get('input')} » non permise (permises : {ctx.get('expected')})"
+            expected = str(ctx.get("expected")).replace(" or ", " ou ")
+            problem = f"valeur « {e.get('input')} » non permise (permises : {expected})"
+        elif e["type"] == "string_pattern_mismatch":
+            problem = f"« {e.get('input')} » ne suit pas le motif {ctx.get('pattern')}"
         elif e["type"] == "value_error":
             problem = str(ctx.get("error", e["msg"]))
         else:
             problem = _PROBLEMS.get(e["type"], e["msg"])
-        where = _where(tuple(e["loc"]), raw)
+        where = _where(loc, raw)
         lines.append(f"{where} : {problem}" if where else problem)
     return " ; ".join(lines)
 

@@ -646,8 +646,9 @@ DEFECTS: dict[int, Defect] = {
     ),
     143883: Defect(
         "siret",
-        "bloquant",
-        "organisme responsable « 96274521200011 » : clé de contrôle fausse",
+        "avertissement",
+        "organisme responsable « 96274521200011 » : clé de contrôle fausse (le mandataire est "
+        "retenu)",
         _set("sessions", "organisme_responsable", "96274521200011"),
     ),
     # AFPA Pays de la Loire
@@ -1023,8 +1024,9 @@ session and stays complete.
 
 The `siret` defect (`S-143883-1`) is an invalid organisme responsable in the entry. The store
 sets the organisme responsable of every session to the lot's mandataire whatever the entry
-says (`shared/spec/saisies-organismes.md`), so the rule only sees it if the merge checks or
-flags the entry's value; every other SIRET of an entry is checked when the row is read
+says (`shared/spec/saisies-organismes.md`), and the check flags what it replaced: a warning
+under `siret` (an invalid SIRET) or `organisme-responsable-mandataire` (another SIRET), like
+the places and codes externes. Every other SIRET of an entry is checked when the row is read
 (`siret-invalide`, a rejection).
 """
 

@@ -3,10 +3,11 @@
 ``read_lheo_entries`` gives a :class:`~pipelines.extract.extraction.RawDelivery` whose located
 sheets are ``formations``, ``actions``, ``sessions`` and ``informations_collectives``
 (``schemas.entries``): values as text as the XML writes them, index = the XML line of the
-element each row comes from, so that ``check_sheet`` reports (file, table, XML line, column,
-value, reason). The file is streamed one ``<formation>`` at a time, each cleared once read
-(memory does not grow with the file), and opened safely (:mod:`pipelines.extract.lheo_xml`:
-no DTD, no entity, no network; a DOCTYPE refuses the file).
+element each row comes from (libxml2 counts the line where its start tag ends), so that
+``check_sheet`` reports (file, table, XML line, column, value, reason). The file is streamed
+one ``<formation>`` at a time, each cleared once read (memory does not grow with the file),
+and opened safely (:mod:`pipelines.extract.lheo_xml`: no DTD, no entity, no network; a
+DOCTYPE refuses the file).
 
 Mapping (``shared/lheo/README.md`` §(c) in reverse; F = formation, A = action, S = session,
 OFR = organisme-formation-responsable, ``x[@info=n]`` = an ``extra`` of that name under the
@@ -45,7 +46,7 @@ public                       labels of A/organisme-financeur[code-financeur=2]
                              /extras[specificites]/extra[code-public-vise] (Intercarif), else
                              of A/code-public-vise (Formacode V10 table)
 nb_places_dispositif         A/organisme-financeur[code-financeur=2]/nb-places-financees
-frais_ttc                    A/prix-total-TTC, else x[@info=frais-ttc]
+frais_ttc                    x[@info=frais-ttc] (with frais-ht, taux-tva), else A/prix-total-TTC
 frais_additionnels           A/frais-restants
 prise_en_charge_frais        A/prise-en-charge-frais-possible (0/1)
 **sessions**                 one row per S
@@ -132,14 +133,13 @@ SOURCES: dict[str, dict[str, str]] = {
         "ref_formation": "formation/@numero",
         **{c: f"action//extra[@info={names[0]}]" for c, names in ACTION_EXTRAS.items()},
         "nb_places_dispositif": "organisme-financeur/nb-places-financees",
-        "frais_ttc": "action/prix-total-TTC",
         "prise_en_charge_frais": "action/prise-en-charge-frais-possible",
     },
     "sessions": {
         "siret": _SIRET,
         "ref_session": "session/@numero",
         "ref_action": "action/@numero",
-        "lieu_code_postal": "lieu-de-formation/coordonnees/adresse/codepostal",
+        "lieu_code_postal": "lieu-de-formation (ou adresse-inscription)/adresse/codepostal",
         "date_debut": "session/periode/debut",
         "date_fin": "session/periode/fin",
         "duree_centre_h": "action/nombre-heures-centre",
@@ -152,7 +152,7 @@ SOURCES: dict[str, dict[str, str]] = {
     "informations_collectives": {
         "siret": _SIRET,
         "ref_session": "session/@numero",
-        "date": "recrutement/periode/debut (information collective)",
+        "date": "recrutement/periode/debut (ou date-information/date)",
         "heure_debut": "recrutement/heure-debut",
         "heure_fin": "recrutement/heure-fin",
     },
@@ -208,7 +208,7 @@ def read_lheo_entries(
 
     Returns:
         The located sheets ``formations``, ``actions``, ``sessions``,
-        ``informations_collectives`` (possibly empty but the first two), and French notes.
+        ``informations_collectives`` (any but ``formations`` may be empty), and French notes.
 
     Raises:
         ExtractionFileError: ``fichier-illisible``, ``fichier-trop-volumineux``,

@@ -103,7 +103,9 @@ def map_formation(formation: Element, lh: Lheo) -> FormationRows:
         **{column: pick([extras], names) for column, names in FORMATION_EXTRAS.items()},
     }
     context = _Formation(
-        ref, siret_responsable, lh.text(formation, "parcours-de-formation"),
+        ref,
+        siret_responsable,
+        lh.text(formation, "parcours-de-formation"),
         lh.text(formation, "code-niveau-entree"),
     )
     lines: dict[str | None, int] = {}
@@ -146,8 +148,11 @@ def _map_action(action: Element, context: _Formation, lh: Lheo, out: FormationRo
         ref = digest("action", *parts)
         out.computed_refs += 1
     region = next(
-        (f for f in lh.findall(action, "organisme-financeur")
-         if lh.text(f, "code-financeur") == FINANCEUR_REGION),
+        (
+            f
+            for f in lh.findall(action, "organisme-financeur")
+            if lh.text(f, "code-financeur") == FINANCEUR_REGION
+        ),
         None,
     )
     url_action, url_video, url_pdf = _urls(lh.texts(action, "url-action/urlweb"))
@@ -159,18 +164,22 @@ def _map_action(action: Element, context: _Formation, lh: Lheo, out: FormationRo
         "url_action": url_action,
         "url_video": values["url_video"] or url_video,
         "url_pdf": values["url_pdf"] or url_pdf,
-        "type_equipement": labels("dict-type-equipement", lh.texts(action, "equipement/type-equipement")),
+        "type_equipement": labels(
+            "dict-type-equipement", lh.texts(action, "equipement/type-equipement")
+        ),
         "niveau_entree": context.niveau_entree,
         "prerequis": lh.text(action, "conditions-specifiques"),
         "public": labels(DICT_PUBLIC, _public(action, region, lh)),
         "nb_places_dispositif": lh.text(region, "nb-places-financees"),
-        "frais_ttc": lh.text(action, "prix-total-TTC") or values["frais_ttc"],
+        "frais_ttc": values["frais_ttc"] or lh.text(action, "prix-total-TTC"),
         "frais_additionnels": lh.text(action, "frais-restants"),
         "prise_en_charge_frais": lh.text(action, "prise-en-charge-frais-possible"),
     }
     out.rows["actions"].append((_line(action), row))
     session_context = ActionContext(siret, ref, context.siret_responsable, context.parcours, own)
-    out.computed_refs += map_sessions(action, sessions, session_context, lh, out.rows, out.unknown_dates)
+    out.computed_refs += map_sessions(
+        action, sessions, session_context, lh, out.rows, out.unknown_dates
+    )
     return siret
 
 

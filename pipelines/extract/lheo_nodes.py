@@ -13,10 +13,11 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from lxml import etree
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 #: Text meaning « nothing » in LHEO exports (Intercarif writes it in mandatory free texts).
 PLACEHOLDERS = frozenset({"-"})

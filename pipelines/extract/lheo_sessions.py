@@ -103,7 +103,9 @@ def map_sessions(
                 t for t in (shared["commentaire_duree"], pick(extras, ("commentaire-duree",))) if t
             )
             or None,
-            "etat_recrutement": label("dict-etat-recrutement", lh.text(session, "etat-recrutement")),
+            "etat_recrutement": label(
+                "dict-etat-recrutement", lh.text(session, "etat-recrutement")
+            ),
             "modalites_recrutement": _recrutement(session, lh) or shared["modalites_recrutement"],
             "periode_inscription_debut": lheo_date(
                 lh.text(session, "periode-inscription/periode/debut")

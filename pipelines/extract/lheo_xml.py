@@ -72,9 +72,13 @@ def _sniff(head: bytes) -> tuple[str, int]:
     for bom, encoding in _BOMS:
         if head.startswith(bom):
             return encoding, len(bom)
-    if head.startswith(b"<\0?\0"):
+    if head.startswith(b"<\0\0\0"):
+        return "utf-32-le", 0
+    if head.startswith(b"\0\0\0<"):
+        return "utf-32-be", 0
+    if head.startswith(b"<\0"):
         return "utf-16-le", 0
-    if head.startswith(b"\0<\0?"):
+    if head.startswith(b"\0<"):
         return "utf-16-be", 0
     return "latin-1", 0
 
@@ -104,11 +108,13 @@ def check_prolog(fh: IO[bytes], file_name: str) -> None:
             end = _after(text, "?>", position + 2)
         elif rest.startswith("<!--"):
             end = _after(text, "-->", position + 4)
-        elif rest.startswith("<!") and (len(rest) >= 9 or done):
-            raise _dangerous(file_name, "DOCTYPE" if rest[:9].upper() == "<!DOCTYPE" else rest)
-        elif rest.startswith("<") and (len(rest) > 1 or done) and not rest.startswith("<!"):
+        elif rest.startswith("<!"):
+            if len(rest) >= 9 or done:
+                keyword = "DOCTYPE" if rest[:9].upper() == "<!DOCTYPE" else rest
+                raise _dangerous(file_name, keyword)
+        elif rest.startswith("<") and len(rest) > 1 and _name_start(rest[1]):
             return  # the root element
-        elif rest and not rest.startswith("<"):
+        elif rest and (rest != "<" or done):
             raise ExtractionFileError(
                 file_name, "xml-invalide", line=1, detail="le fichier ne commence pas par du XML"
             )
@@ -122,6 +128,11 @@ def check_prolog(fh: IO[bytes], file_name: str) -> None:
         read += len(chunk)
         done = not chunk
         text += decoder.decode(chunk, final=done)
+
+
+def _name_start(char: str) -> bool:
+    """A character that may start an XML name (the root element's)."""
+    return char.isalpha() or char in "_:" or ord(char) > 0x7F
 
 
 def _after(text: str, marker: str, start: int) -> int:

@@ -23,7 +23,9 @@ class SessionView:
             plus ``organisme_responsable_siret`` (the SIRET the store set, the mandataire's).
         informations_collectives: each with ``date``, ``heure_debut``, ``heure_fin``, ``lieu``,
             ``commentaire``.
-        referents: type (``pmr``, ``mobilite``, ``prf``) -> ``{"nom", "email", "telephone"}``.
+        referents: type (``pmr``, ``mobilite``, ``prf``) -> ``{"nom", "email", "telephone"}``
+            (other keys, such as a store row's ids, are ignored: a référent is given when it has
+            a nom, an email or a telephone).
     """
 
     ref: str
@@ -49,9 +51,12 @@ class ActionBundle:
         action_region: the Région's action (``id_action_cr``, ``date_debut_prevue``,
             ``nb_places``...).
         mandataire_sirets: the SIRETs of the lot's mandataire (its establishments).
-        sessions: the action's active sessions.
+        sessions: the action's active sessions, in a stable order (issues follow it).
         flags: what the merge replaced because the entry contradicted the frame:
-            ``{"rule": "nb-places-dispositif", "field": ..., "entry": ..., "frame": ...}``.
+            ``{"rule": "nb-places-dispositif", "field": ..., "entry": ..., "frame": ...}``;
+            ``field`` is a path (``dispositif.nb_places_dispositif``) or a column of the
+            dispositif (``nb_places_dispositif``). Each flag becomes one warning of the rule it
+            names (that rule's ``flag`` check); a flag naming no such rule is not reported.
     """
 
     ref: str

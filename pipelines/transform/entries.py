@@ -31,6 +31,7 @@ from pipelines.transform.report import Report
 from pipelines.transform.validate import Problems, check_sheet
 from schemas import store
 from schemas.entries import ENTRY_MODELS, ENTRY_SHEETS, REFERENT_TYPES
+from schemas.extraction import is_valid_siret
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
     accepted["informations_collectives"] = _link(
         accepted, typed, index, problems, "informations_collectives", "sessions"
     )
+    _flag_responsables(accepted, index, flags)
     report = Report(file=raw.info.file_name, warnings=list(raw.warnings))
     report.errors = problems.sorted_errors()
     for spec in ENTRY_SHEETS:
@@ -252,6 +254,35 @@ def _flags(action: pd.Series, fa: FrameAction) -> list[dict[str, Any]]:
             entry = int(value) if isinstance(frame_value, int) else value
             found.append({"rule": rule, "field": column, "entry": entry, "frame": frame_value})
     return found
+
+
+def _flag_responsables(
+    accepted: dict[str, pd.DataFrame], index: FrameIndex, flags: dict[Key, list[dict[str, Any]]]
+) -> None:
+    """Flag a session's organisme responsable other than the lot's mandataire (the store sets
+    the mandataire): an invalid SIRET under ``siret``, another one under
+    ``organisme-responsable-mandataire``."""
+    actions = accepted["actions"]
+    frame_of = {
+        (siret, ref): index.actions[int(id_cr)]
+        for siret, ref, id_cr in zip(
+            actions["siret"], actions["ref_action"], actions["id_action_cr"], strict=True
+        )
+    }
+    sessions = accepted["sessions"].dropna(subset=["organisme_responsable"])
+    for _, session in sessions.iterrows():
+        key = (session["action_siret"], session["ref_action"])
+        fa = frame_of.get(key)
+        if fa is None:
+            continue
+        given = session["organisme_responsable"]
+        mandataire = index.mandataire_sirets(fa.of_mandataire_cr)
+        if given in mandataire:
+            continue
+        rule = "siret" if not is_valid_siret(given) else "organisme-responsable-mandataire"
+        flags.setdefault(key, []).append(
+            {"rule": rule, "entry": given, "frame": ", ".join(sorted(mandataire))}
+        )
 
 
 #: child table -> (parent table, column naming the parent's reference, linking column added)

@@ -43,6 +43,7 @@ from schemas.rules import (
 )
 
 _LIST_SEPARATORS = re.compile(r"[;,/\s]+")
+_CONTACT = ("nom", "email", "telephone")
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,12 @@ class Scope:
         head, _, tail = name.partition(".")
         if head == "informations_collectives":
             return self.session.informations_collectives
-        if head == "referents":
-            referent = self.session.referents.get(tail.partition(".")[0])
-            attribute = tail.partition(".")[2]
-            return referent.get(attribute) if attribute and referent else referent
+        if head == "referents":  # a référent is its contact: a store row also has ids, type
+            kind, _, attribute = tail.partition(".")
+            referent = self.session.referents.get(kind) or {}
+            if attribute:
+                return referent.get(attribute)
+            return {key: referent.get(key) for key in _CONTACT}
         return self.session.fields.get(name)
 
 
@@ -188,7 +191,10 @@ def _set_equals(check: SetEquals, scope: Scope) -> Iterator[Finding]:
     expected = ", ".join(check.values)
 
     def fails(value: Any) -> dict[str, str] | None:
-        items = _LIST_SEPARATORS.split(value) if isinstance(value, str) else value
+        if isinstance(value, str):
+            items: Any = _LIST_SEPARATORS.split(value)
+        else:
+            items = value if isinstance(value, list | tuple | set | frozenset) else [value]
         actual = {str(v).strip() for v in items if is_filled(v)}
         if actual == set(check.values):
             return None

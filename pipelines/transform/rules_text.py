@@ -15,7 +15,9 @@ from typing import Any
 #: French thousands separator (espace fine insécable): 3 412.
 THOUSANDS = "\u202f"
 EMPTY = "non renseigné"
-_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"))
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-")
+)
 _APOSTROPHES = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u00b4\u0060\u2032", "'"))
 _BLANKS = re.compile(r"\s+")
 # An HTML/XML comment, tag or declaration; a lone « < » (« a < b ») is text.
@@ -26,7 +28,9 @@ _FORBIDDEN = {
         re.I | re.M,
     ),
     "image": re.compile(r"<(img|svg|picture)\b|data:image/|!\[[^\]]*\]\([^)]*\)", re.I),
-    "embedded_document": re.compile(r"<(object|embed|iframe|video|audio)\b|data:application/", re.I),
+    "embedded_document": re.compile(
+        r"<(object|embed|iframe|video|audio)\b|data:application/", re.I
+    ),
 }
 _CONTENT_NAMES = {
     "table": "un tableau",
@@ -34,6 +38,7 @@ _CONTENT_NAMES = {
     "embedded_document": "un document intégré",
 }
 _NO_SPACES = re.compile(r"\s+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
 def is_filled(value: Any) -> bool:
@@ -105,12 +110,12 @@ def _is_control(char: str) -> bool:
 
 
 def as_date(value: Any) -> date | None:
-    """Return a ``date`` from a date, a datetime or an ISO text, else None."""
+    """Return a ``date`` from a date, a datetime or a ``yyyy-mm-dd`` text, else None."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DATE.match(value.strip()):
         try:
             return date.fromisoformat(value.strip()[:10])
         except ValueError:
@@ -126,15 +131,15 @@ def french_number(number: float) -> str:
 
 
 def display(value: Any) -> str:
-    """Write a value for a French message (dates dd/mm/yyyy, oui/non, 3 412, lists)."""
+    """Write a value for a French message (dates dd/mm/yyyy, oui/non, 12,5, lists)."""
     if not is_filled(value):
         return EMPTY
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, datetime | date):
         return value.strftime("%d/%m/%Y")
-    if isinstance(value, int | float):
-        return french_number(value)
+    if isinstance(value, int | float):  # codes more often than quantities: no thousands
+        return french_number(value).replace(THOUSANDS, "")
     if isinstance(value, set | frozenset):
         return ", ".join(sorted(display(v) for v in value))
     if isinstance(value, list | tuple):
