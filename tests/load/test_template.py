@@ -297,7 +297,8 @@ def test_expected_csv_covers_every_rule_once_and_the_structural_rejects() -> Non
     assert sorted(rules) == sorted(RULE_CODES)
     assert {r["code"] for r in rows if r["severity"] == "rejet"} == REJECT_CODES
     warnings = {r["code"] for r in rows if r["severity"] == "avertissement"}
-    assert warnings == {"nb-places-dispositif", "codes-externes"}
+    # what the frame or the store replaces is flagged, never blocking
+    assert warnings == {"nb-places-dispositif", "codes-externes", "siret"}
     assert {r["file"] for r in rows} == {p.name for p in _samples()}
 
 
