@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipelines.errors import ExtractionFileError
 from pipelines.extract.extraction import RawDelivery, locate_sheets
-from pipelines.extract.source import DeliveryInfo, sha256_file
+from pipelines.extract.source import DeliveryInfo, name_date, sha256_file
 from pipelines.extract.workbook import read_workbook
 from schemas.entries import ENTRY_SHEETS
 
@@ -30,11 +30,7 @@ def parse_entry_name(file_name: str) -> tuple[str | None, dt.date | None]:
     match = RE_ENTRY_NAME.match(file_name)
     if not match:
         return None, None
-    try:
-        date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
-    except ValueError:
-        date = None
-    return match["siret"], date
+    return match["siret"], name_date(match["date"])
 
 
 def is_entry_file(path: Path) -> bool:

@@ -45,11 +45,15 @@ def parse_name(file_name: str) -> tuple[int | None, dt.date | None]:
     match = RE_EXTRACTION_NAME.match(file_name)
     if not match:
         return None, None
+    return int(match["year"]), name_date(match["date"])
+
+
+def name_date(yyyymmdd: str) -> dt.date | None:
+    """The date a file name carries as ``yyyymmdd``, None when it is no date (``20251399``)."""
     try:
-        date = dt.datetime.strptime(match["date"], "%Y%m%d").date()
+        return dt.datetime.strptime(yyyymmdd, "%Y%m%d").date()
     except ValueError:
-        date = None
-    return int(match["year"]), date
+        return None
 
 
 def sha256_file(path: Path) -> str:
