@@ -6,17 +6,19 @@ Run from the project root::
 
 It ingests the sample extraction ``prf_2025_20250115.xlsx`` into a throw-away SQLite store (as
 ``make_entries.py`` does), reads the frame of the chosen actions (``frame_actions_for``) and the
-organisation's establishments, and writes ``saisie_<siret>_20250301.xml``: the LHEO export of
+sending establishment, and writes ``saisie_<siret>_20250301.xml``: the LHEO export of
 GRETA-CFA Maine-et-Loire (N° OF 2264, mandataire of PCA2025_3, PCA2025_4, PSS2025_4 and
-PSS2025_8), sent by its Cholet site, describing five of its actions of the Région with one
-session each, complete under the PSS 2025 and common PRF rules (``schemas/rules``).
+PSS2025_8), sent by its Cholet site, describing five of its actions of the Région (PSS2025_4
+and PCA2025_4) with one session each, complete under the PSS 2025 and common PRF rules
+(``schemas/rules``).
 
 Why this organisation: the entry workbooks of ``saisies/`` describe every action of their
 organisations (an action described twice is rejected as ``action-deja-decrite``), and the only
-mandataire holding both a PSS and a PE lot, CCI Formation Vendée, has a workbook. Among the
-others, GRETA-CFA Maine-et-Loire holds PSS and PCA lots whose hours are whole numbers (LHEO's
-``nombre-heures-*`` are integers) and which the later extraction ``prf_2025_20250301.xlsx``
-leaves unchanged. :func:`check_choice` checks all this against the store.
+mandataire holding both a PSS and a PE lot, CCI Formation Vendée, has a workbook
+(:func:`check_choice` checks both against the store). Among the others holding a PSS lot,
+GRETA-CFA Maine-et-Loire has actions at Cholet whose hours are whole numbers (LHEO's
+``nombre-heures-*`` are integers) in lots the later extraction ``prf_2025_20250301.xlsx``
+leaves unchanged.
 
 Deterministic: fixed dates, no randomness, the frame's values. The file is validated against
 ``schemas/lheo/lheo.xsd`` before it is written. People, e-mails (``example.org``) and phone
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import orm, select
 
 from pipelines.ingest import Limits, ingest_path
 from pipelines.load.db import make_engine, open_session, upgrade_store
@@ -68,7 +70,7 @@ class Frame:
     actions: list[dict[str, Any]]
 
 
-def check_choice(db: Any) -> None:
+def check_choice(db: orm.Session) -> None:
     """Check the organisation: a mandataire of a PSS lot, described by no workbook sample, and
     no other organisation free of workbooks that holds both a PSS and a PE lot."""
     sirets = [p.name.split("_")[1] for p in sorted(WORKBOOKS.glob("saisie_*.xlsx"))]
@@ -191,7 +193,7 @@ PROGRAMMES: dict[str, dict[str, Any]] = {
         "recrutement": "Information collective puis entretien individuel de positionnement.",
         "modalites": ("8",),
         "plus": "Des petits groupes et une immersion en entreprise dès le premier mois.",
-        "commentaire_duree": "Parcours individualisé : la durée suit le positionnement d'entrée.",
+        "commentaire_duree": "La durée comprend la période d'immersion en entreprise.",
         "ic_comment": "Présentation du parcours ; inscription auprès de France Travail.",
         "minimal": 6,
     },
@@ -233,9 +235,9 @@ def informations(frame: dict[str, Any], n: int) -> list[tuple[dt.date, str, str,
     while day.weekday() not in (1, 3):
         day -= dt.timedelta(days=1)
     days = [day - dt.timedelta(days=14), day] if n % 2 == 0 else [day]
-    hours = ("9h30", "11h30") if frame["id_action_cr"] % 2 == 0 else ("14h", "16h")
+    times = ("9h30", "11h30") if frame["id_action_cr"] % 2 == 0 else ("14h", "16h")
     remote = n == len(ACTIONS) - 1
-    return [(d, *hours, remote and d == days[-1]) for d in days]
+    return [(d, *times, remote and d == days[-1]) for d in days]
 
 
 # ============================================================================ XML

@@ -7,32 +7,39 @@ checks (``check_sheet`` with ``schemas.entries.ENTRY_MODELS``), refusals by thei
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import http.server
 import io
 import threading
 import tracemalloc
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
 from python_calamine import CalamineWorkbook
+from sqlalchemy import Engine, select
 
 from pipelines.errors import FILE_REASONS, REASONS, ExtractionFileError
 from pipelines.extract import lheo_xml
 from pipelines.extract.extraction import RawDelivery
 from pipelines.extract.lheo import iter_lheo_formations, read_lheo_entries
 from pipelines.extract.lheo_nodes import lheo_date
-from pipelines.extract.values import parse_siret
+from pipelines.extract.values import parse_date, parse_number, parse_siret
+from pipelines.ingest import Limits, ingest_path
+from pipelines.ingest_entries import ingest_entry_path
+from pipelines.load.db import open_session
 from pipelines.transform.validate import Problems, check_sheet
+from schemas import store
 from schemas.entries import ENTRY_MODELS, ENTRY_SHEETS
+from schemas.rules import load_rulebook
 
 MB = 2**20
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "lheo"
-SAMPLE = ROOT / "data" / "samples" / "saisies" / "lheo" / "saisie_96274521200010_20250301.xml"
+SAMPLE = ROOT / "data" / "samples" / "saisies" / "lheo" / "saisie_80251693000137_20250301.xml"
 XSD = ROOT / "schemas" / "lheo" / "lheo.xsd"
 NS23, NS22 = "http://lheo.gouv.fr/2.3", "http://www.lheo.org/2.2"
 CANARY = "CANARY-7f3a9c-NE-DOIT-PAS-FUIR"
@@ -82,14 +89,14 @@ def formation(n: int = 1, *, extra: str = "") -> str:
         <session numero="S{n}">
           <periode><debut>20250901</debut><fin>20251130</fin></periode>
         </session>{extra}
-        <organisme-formateur><SIRET-formateur><SIRET>96274521200010</SIRET></SIRET-formateur>
+        <organisme-formateur><SIRET-formateur><SIRET>80251693000137</SIRET></SIRET-formateur>
         </organisme-formateur>
         <organisme-financeur><code-financeur>2</code-financeur>
           <extras info="codes-externes"><extra info="id-action-cr">{143000 + n}</extra></extras>
         </organisme-financeur>
       </action>
       <organisme-formation-responsable>
-        <SIRET-organisme-formation><SIRET>96274521200010</SIRET></SIRET-organisme-formation>
+        <SIRET-organisme-formation><SIRET>80251693000137</SIRET></SIRET-organisme-formation>
       </organisme-formation-responsable>
     </formation>
 """
@@ -231,46 +238,93 @@ def test_our_sample_is_valid_lheo_23() -> None:
 def test_our_sample_imports_clean_and_matches_the_extraction() -> None:
     raw = read(SAMPLE)
     assert counts(raw) == {
-        "formations": 2,
-        "actions": 4,
-        "sessions": 4,
-        "informations_collectives": 6,
+        "formations": 3,
+        "actions": 5,
+        "sessions": 5,
+        "informations_collectives": 8,
     }
     assert checked(raw) == []
     assert raw.warnings == []
     formations = raw.sheets["formations"].raw.set_index("ref_formation")
-    pss, pe = formations.loc["CCIV-F-PSS2025-7"], formations.loc["CCIV-F-PE2025-10"]
+    pss = formations.loc["G49-F-PSS2025-4-prepa-aide-soignant"]
+    pca = formations.loc["G49-F-PCA2025-4-prepa-cles-avenir"]
     assert pss["intitule_formation"] == "Formation aide-soignant – Module préparatoire"
     assert pss["formacodes"] == "44022;44004;15084"
     assert (pss["certifiante"], pss["code_certifinfo"]) == ("0", None)
-    assert (pe["certifiante"], pe["code_certifinfo"]) == ("1", "93561")
-    assert pe["type_certification"] == "Autre certification sans niveau spécifique"
+    assert pca["intitule_formation"].endswith("– Compétences clés et projet professionnel")
+    assert (pca["formacodes"], pca["certifiante"]) == ("15040;15041", "0")
     sessions = raw.sheets["sessions"].raw.set_index("ref_session")
     assert all(d.startswith("2025") for d in sessions["date_debut"])
-    assert sessions.loc["CCIV-S-143957-1", "esp"] == "entrée/sortie cadencées ou séquencées"
-    assert sessions.loc["CCIV-S-143964-1", "type_parcours"] == "mixte - modulaire"
-    assert sessions.loc["CCIV-S-143880-1", "etat_recrutement"] == "fermé"
+    assert set(sessions["esp"]) == {"entrée/sortie à dates fixes"}
+    assert set(sessions["rythme"]) == {"Temps plein"}
+    assert sessions.loc["G49-S-143839-1", "type_parcours"] == "collectif"
+    assert sessions.loc["G49-S-144091-1", "type_parcours"] == "individualisé"
+    assert sessions.loc["G49-S-143842-1", "etat_recrutement"] == "fermé"
+    assert set(sessions["organisme_responsable"]) == {"80251693000137"}
+    assert sessions.loc["G49-S-143839-1", "modalites_recrutement"] == (
+        "information collective;épreuves écrites;entretien ou RDV individuel"
+    )
+    for kind in ("pmr", "mobilite", "prf"):
+        assert sessions[f"referent_{kind}_email"].notna().all(), kind
     ics = raw.sheets["informations_collectives"].raw
-    assert ics["ref_session"].value_counts().to_dict() == {
-        "CCIV-S-143880-1": 2,
-        "CCIV-S-143964-1": 2,
-        "CCIV-S-143883-1": 1,
-        "CCIV-S-143957-1": 1,
+    assert ics["ref_session"].value_counts().sort_index().to_dict() == {
+        "G49-S-143839-1": 2,
+        "G49-S-143842-1": 1,
+        "G49-S-143843-1": 2,
+        "G49-S-144088-1": 1,
+        "G49-S-144091-1": 2,
     }
     assert "à distance" in set(ics["lieu"])
-    # every action is one of the organisation's actions in the Région's bundled extraction
+    # every action is one of the organisation's actions in the Région's bundled extraction,
+    # with the frame's codes externes, places, durations and planned dates
     workbook = CalamineWorkbook.from_path(str(ROOT / "data" / "samples" / "prf_2025_20250115.xlsx"))
-    frame = {
-        int(float(r[0])): (str(r[1]).strip(), int(float(r[2])), parse_siret(r[3]), int(r[8]))
-        for r in workbook.get_sheet_by_name("Actions PRF").to_python()[3:]
-        if str(r[0]).strip()
-    }
+    rows = workbook.get_sheet_by_name("Actions PRF").to_python()[3:]
+    frame = {int(float(r[0])): r for r in rows if str(r[0]).strip()}
+    session_of = sessions.reset_index().set_index("ref_action")
     for _, action in raw.sheets["actions"].raw.iterrows():
-        lot, mandataire, siret, places = frame[int(action["id_action_cr"])]
-        assert (action["numero_lot"], int(action["of_mandataire_cr"])) == (lot, mandataire)
-        assert action["siret"] == siret == "96274521200010"
-        assert int(action["nb_places_dispositif"]) == places
+        r = frame[int(action["id_action_cr"])]
+        assert (action["numero_lot"], int(action["of_mandataire_cr"])) == (r[1], int(r[2]))
+        assert action["siret"] == parse_siret(r[3]) == "80251693000137"
+        assert int(action["nb_places_dispositif"]) == int(r[8])
+        assert action["public"] == "Demandeur d'emploi"
         assert action["prise_en_charge_frais"] == "1"
+        session = session_of.loc[action["ref_action"]]
+        assert float(session["duree_centre_h"]) == parse_number(r[9])
+        assert float(session["duree_entreprise_h"]) == parse_number(r[10])
+        assert session["date_debut"] == f"{parse_date(r[11]):%Y%m%d}"
+        assert session["date_fin"] == f"{parse_date(r[12]):%Y%m%d}"
+
+
+def test_our_sample_describes_actions_no_workbook_sample_describes(
+    engine: Engine, tmp_path: Path, sample: Callable[[str], Path]
+) -> None:
+    """Ingested after the workbook samples (as ``make run`` does), the LHEO sample is taken
+    whole: no ``action-deja-decrite``, every action complete (« en attente de validation »)."""
+    limits = Limits(200 * MB, 2**30)
+    now = dt.datetime(2025, 3, 1, 2, 0, tzinfo=dt.UTC)
+    options = {"engine": engine, "output_dir": tmp_path, "limits": limits, "now": now}
+    frame = ingest_path(sample("prf_2025_20250115.xlsx"), threshold=0.2, **options)
+    assert frame.status == "integree"
+    rulebook = load_rulebook()
+    for path in [*sorted(sample("saisies").glob("saisie_*.xlsx")), SAMPLE]:
+        result = ingest_entry_path(path, rulebook=rulebook, threshold=0.2, **options)
+        assert result.status == "integree", result.report.refusal
+    assert result.report.errors == []
+    with open_session(engine) as db:
+        states = db.execute(
+            select(store.Action.ref_action, store.Action.etat).where(
+                store.Action.siret == "80251693000137"
+            )
+        ).all()
+        issues = db.scalars(
+            select(store.ActionIssue.rule)
+            .join(store.Action, store.ActionIssue.action_id == store.Action.id)
+            .where(store.Action.siret == "80251693000137")
+        ).all()
+    assert sorted(states) == [
+        (f"G49-A-{n}", "en_attente_validation") for n in (143839, 143842, 143843, 144088, 144091)
+    ]
+    assert issues == []
 
 
 # --------------------------------------------------------------------------- mapping details
@@ -307,6 +361,35 @@ def test_date_information_and_offre_info_extras(tmp_path: Path) -> None:
     assert checked(raw) == []
 
 
+def test_pe_certification_esp_and_parcours(tmp_path: Path) -> None:
+    """What PE 2025 reads from LHEO (our sample is PSS and PCA): the Certifinfo code and its
+    type, the ESP « cadencées ou séquencées » (no LHEO code: an extra) and parcours 4."""
+    certification = """</intitule-formation>
+      <parcours-de-formation>4</parcours-de-formation>
+      <certification><code-CERTIFINFO>93561</code-CERTIFINFO></certification>"""
+    esp = """<extras info="sofi-session">
+          <extra info="esp">entrées/sorties cadencées ou séquencées</extra></extras>
+        </session>"""
+    kind = """<extras info="sofi-formation">
+        <extra info="type-certification">Autre certification sans niveau spécifique</extra>
+      </extras>
+    </formation>"""
+    text = document(
+        formation(1)
+        .replace("</intitule-formation>", certification)
+        .replace("</session>", esp)
+        .replace("</formation>", kind)
+    )
+    raw = read(write(tmp_path, text))
+    row = raw.sheets["formations"].raw.iloc[0]
+    assert (row["certifiante"], row["code_certifinfo"]) == ("1", "93561")
+    assert row["type_certification"] == "Autre certification sans niveau spécifique"
+    session = raw.sheets["sessions"].raw.iloc[0]
+    assert session["esp"] == "entrées/sorties cadencées ou séquencées"
+    assert session["type_parcours"] == "mixte - modulaire"
+    assert checked(raw) == []
+
+
 def test_missing_numero_gets_a_stable_reference(tmp_path: Path) -> None:
     text = document(formation(1).replace(' numero="F1"', "").replace(' numero="S1"', ""))
     first, second = read(write(tmp_path, text, "a.xml")), read(write(tmp_path, text, "b.xml"))
@@ -318,7 +401,7 @@ def test_missing_numero_gets_a_stable_reference(tmp_path: Path) -> None:
 
 def test_one_formation_row_per_action_siret(tmp_path: Path) -> None:
     other = formation(2).replace(
-        "96274521200010</SIRET></SIRET-formateur>", "19290076900014</SIRET></SIRET-formateur>"
+        "80251693000137</SIRET></SIRET-formateur>", "19290076900014</SIRET></SIRET-formateur>"
     )
     action_2 = other[other.index("      <action ") : other.index("      <organisme-formation")]
     text = document(
@@ -328,7 +411,7 @@ def test_one_formation_row_per_action_siret(tmp_path: Path) -> None:
     )
     raw = read(write(tmp_path, text))
     rows = raw.sheets["formations"].raw[["siret", "ref_formation"]].values.tolist()
-    assert rows == [["96274521200010", "F1"], ["19290076900014", "F1"]]
+    assert rows == [["80251693000137", "F1"], ["19290076900014", "F1"]]
     action_line = text[: text.index('<action numero="A2"')].count("\n") + 1
     assert raw.sheets["formations"].raw.index.tolist() == [4, action_line]
     assert raw.sheets["actions"].raw["ref_formation"].tolist() == ["F1", "F1"]
