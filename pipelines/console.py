@@ -20,6 +20,9 @@ SHEET_TITLES = {
     "organismes": "Organismes",
     "lots": "Lots",
     "actions": "Actions",
+    "formations": "Formations",
+    "sessions": "Sessions",
+    "informations_collectives": "Informations collectives",
 }
 
 out = Console(highlight=False, soft_wrap=False)
