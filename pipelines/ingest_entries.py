@@ -77,31 +77,31 @@ def ingest_entry_path(
     now = now or dt.datetime.now(dt.UTC)
     try:
         info = describe_entry(path, limits.max_bytes)
-        organisation, _ = parse_entry_name(info.file_name)
+    except ExtractionFileError as error:  # missing, unsupported or too large: not archived
+        return IngestResult(refused_report(error), "refusee")
+    with open_session(engine) as db:
+        existing = find_delivery(db, KIND, info.sha256)
+        if existing is not None and existing.status == "accepted":
+            report = Report(file=info.file_name, counts=dict(existing.counts))
+            return IngestResult(report, "deja-integree", existing.id, archive=existing.archive_path)
+    archive = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
+    organisation, _ = parse_entry_name(info.file_name)
+    try:
         if organisation is None:
             raise ExtractionFileError(info.file_name, "organisme-inconnu", detail="nom du fichier")
         with open_session(engine) as db:
-            existing = find_delivery(db, KIND, info.sha256)
-            if existing is not None and existing.status == "accepted":
-                report = Report(file=info.file_name, counts=dict(existing.counts))
-                return IngestResult(
-                    report, "deja-integree", existing.id, archive=existing.archive_path
-                )
+            known = db.scalar(select(Organisme.id).where(Organisme.siret == organisation).limit(1))
+        if known is None:
+            raise ExtractionFileError(info.file_name, "organisme-inconnu", detail=organisation)
         raw = read_entries(info, limits)
-    except ExtractionFileError as error:
-        return IngestResult(refused_report(error), "refusee")
-    archive = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
-    with open_session(engine) as db:
-        known = db.scalar(select(Organisme.id).where(Organisme.siret == organisation).limit(1))
-    if known is None:
-        report = refused_report(
-            ExtractionFileError(info.file_name, "organisme-inconnu", detail=organisation)
-        )
+    except ExtractionFileError as error:  # refused as a whole: recorded and archived, as received
+        report = refused_report(error)
         with open_session(engine, write=True) as db, db.begin():
             refused = record_refused_delivery(
                 db, info, report, "refused", now, archive_path=archive, kind=KIND
             )
         return IngestResult(report, "refusee", refused.id, archive=archive)
+    assert organisation is not None
     try:
         with open_session(engine, write=True) as db, db.begin():
             index = read_frame_index(db)

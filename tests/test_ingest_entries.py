@@ -148,3 +148,27 @@ def test_an_unknown_organisation_is_refused(frame: Engine, tmp_path: Path) -> No
         "refusee",
         "organisme-inconnu",
     )
+
+
+def test_a_hostile_lheo_entry_is_refused_recorded_and_archived(
+    frame: Engine, tmp_path: Path
+) -> None:
+    canary = tmp_path / "canary.txt"
+    canary.write_text("SECRET-CANARY")
+    path = tmp_path / f"saisie_{SIRET_A}_20250301.xml"
+    path.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE lheo [<!ENTITY x SYSTEM "file://{canary}">]>\n'
+        '<lheo xmlns="http://lheo.gouv.fr/2.3"><offres>&x;</offres></lheo>\n',
+        encoding="utf-8",
+    )
+    before = dump(frame)
+    result = ingest(frame, path, tmp_path / "out")
+    assert result.status == "refusee" and result.report.refusal is not None
+    assert result.report.refusal.reason == "xml-dangereux"
+    assert "SECRET-CANARY" not in str(result.as_dict())
+    after = dump(frame)
+    assert [d["status"] for d in after["deliveries"]][-1] == "refused"
+    assert {k: v for k, v in after.items() if k != "deliveries"} == {
+        k: v for k, v in before.items() if k != "deliveries"
+    }
+    assert (tmp_path / "out" / result.archive / "manifest.json").is_file()  # type: ignore[operator]
