@@ -204,3 +204,18 @@ class MassWithdrawalError(EtlError):
             threshold=f"{100 * threshold:g}",
         )
         super().__init__(f"{file}: {self.message}")
+
+
+class ExportError(EtlError):
+    """A feed that cannot be published (invalid against its schema, unwritable...).
+
+    Attributes:
+        feed: the file concerned (relative to the release).
+        record: the record that broke it (FAS code), when one did.
+        message: what is wrong, in French.
+    """
+
+    def __init__(self, feed: str, message: str, *, record: str | None = None) -> None:
+        self.feed, self.record, self.message = feed, record, message
+        where = f" (enregistrement {record})" if record else ""
+        super().__init__(f"{feed}{where} : {message}")

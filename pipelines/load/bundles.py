@@ -28,6 +28,7 @@ T_PERIODES: Table = store.PeriodeInscription.__table__  # type: ignore[assignmen
 T_ORGANISMES: Table = store.Organisme.__table__  # type: ignore[assignment]
 T_LOTS: Table = store.Lot.__table__  # type: ignore[assignment]
 T_REGION: Table = store.ActionRegion.__table__  # type: ignore[assignment]
+T_PROGRAMMES: Table = store.Programme.__table__  # type: ignore[assignment]
 CHUNK = 500
 
 
@@ -50,7 +51,7 @@ def build_bundles(
     return bundles
 
 
-def _rows(db: orm.Session, table: Table, column: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+def _rows(db: orm.Session, table: Table, column: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
     statement = select(table).where(table.c[column].in_(ids)).order_by(table.c.id)
     return [{k: plain_date(v) for k, v in row.items()} for row in db.execute(statement).mappings()]
 
@@ -60,6 +61,15 @@ def plain_date(value: Any) -> Any:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
     return plain(value)
+
+
+def _organismes_by_siret(db: orm.Session, sirets: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """One organisme row per SIRET (the most recent N° OF's when a SIRET has several)."""
+    rows = _rows(db, T_ORGANISMES, "siret", sirets)
+    found: dict[str, dict[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: (r["source_rank"], r["id"])):
+        found[row["siret"]] = row
+    return found
 
 
 def _chunk(
@@ -86,17 +96,18 @@ def _chunk(
     referents: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
     for referent in _rows(db, T_REFERENTS, "session_id", session_ids):
         referents[referent["session_id"]][referent["type"]] = referent
-    responsables = {
-        r["id"]: r["siret"]
-        for r in _rows(
-            db,
-            T_ORGANISMES,
-            "id",
-            sorted(
-                {s["organisme_responsable_id"] for s in sessions if s["organisme_responsable_id"]}
-            ),
-        )
-    }
+    wanted = sorted(
+        {s["organisme_responsable_id"] for s in sessions if s["organisme_responsable_id"]}
+    )
+    responsable_rows = _rows(db, T_ORGANISMES, "id", wanted)
+    responsables = {r["id"]: r["siret"] for r in responsable_rows}
+    sites = _organismes_by_siret(db, sorted({a["siret"] for a in actions}))
+    organismes = {r["siret"]: r for r in responsable_rows} | sites
+    periodes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for periode in _rows(db, T_PERIODES, "session_id", session_ids):
+        periodes[periode["session_id"]].append(periode)
+    programme_ids = sorted({lot["programme_id"] for lot in lots.values()})
+    programmes = {r["id"]: r for r in _rows(db, T_PROGRAMMES, "id", programme_ids)}
     by_action: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for s in sessions:
         by_action[s["action_id"]].append(s)
@@ -125,6 +136,7 @@ def _chunk(
                         infos[s["id"]], key=lambda i: (i["date"], i["heure_debut"] or "")
                     ),
                     referents=referents[s["id"]],
+                    periodes_inscription=periodes[s["id"]],
                 )
             )
         bundles.append(
@@ -141,6 +153,15 @@ def _chunk(
                 mandataire_sirets=index.mandataire_sirets(lot["of_mandataire_cr"]),
                 sessions=views,
                 flags=list(flags.get(action["id"], [])),
+                programme_row=programmes[lot["programme_id"]],
+                organismes={
+                    siret: organismes[siret]
+                    for siret in {
+                        action["siret"],
+                        *(v.fields["organisme_responsable_siret"] for v in views),
+                    }
+                    if siret in organismes
+                },
             )
         )
     return bundles

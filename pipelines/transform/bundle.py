@@ -32,6 +32,8 @@ class SessionView:
     fields: dict[str, Any]
     informations_collectives: list[dict[str, Any]] = field(default_factory=list)
     referents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: périodes d'inscription (``type``, ``date_debut``, ``date_fin``), for the feeds
+    periodes_inscription: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +73,10 @@ class ActionBundle:
     mandataire_sirets: set[str] = field(default_factory=set)
     sessions: list[SessionView] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
+    #: for the feeds: the programme's row (``code_programme``, ``libelle_programme``...)
+    programme_row: dict[str, Any] = field(default_factory=dict)
+    #: for the feeds: organismes by SIRET (the site's, and each session's responsable)
+    organismes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
