@@ -155,3 +155,37 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+# --------------------------------------------------------------------------- a published offer
+
+
+@pytest.fixture
+def published(engine: Engine, tmp_path: Path, sample: Callable[[str], Path]) -> Engine:
+    """The store after the sample extraction, every sample entry, and ``approve --all-valid``.
+
+    About 46 validated actions (PSS, PE, PAS, PCA, 1E1F) with their sessions, informations
+    collectives and référents; 19 actions stay « en cours de saisie » (not publishable).
+    """
+    import datetime as dt
+
+    from pipelines.ingest import Limits, ingest_path
+    from pipelines.ingest_entries import ingest_entry_path
+    from pipelines.load.workflow import decide, select_actions
+    from schemas.rules import load_rulebook
+
+    limits, now = Limits(200 * 2**20, 2**30), dt.datetime(2025, 3, 1, 2, 0, tzinfo=dt.UTC)
+    out = tmp_path / "ingest-out"
+    ingest_path(sample("prf_2025_20250115.xlsx"), engine=engine, output_dir=out, limits=limits,
+                threshold=0.2, now=now)  # fmt: skip
+    rulebook = load_rulebook()
+    entries = sorted(sample("saisies").glob("saisie_*.xlsx")) + sorted(
+        sample("saisies/lheo").glob("saisie_*.xml")
+    )
+    for path in entries:
+        ingest_entry_path(path, engine=engine, output_dir=out, limits=limits, rulebook=rulebook,
+                          threshold=0.2, now=now)  # fmt: skip
+    with open_session(engine, write=True) as db, db.begin():
+        decide(db, select_actions(db, all_valid=True), refuse=False, reason=None, now=now,
+               who="offre@carif-oref")  # fmt: skip
+    return engine
