@@ -23,11 +23,14 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## run: ingest the sample extraction, then the organisations' sample entries, into the default
-## SQLite store (var/) as a Prefect flow; then show the store (deliveries, frame, offer by state)
+## SQLite store (var/) as a Prefect flow; validate what passes every rule (standing in for the
+## Carif-Oref's offer service); publish a release of every feed; show the store
 run: $(STAMP)
 	@$(BIN)/catalogue ingest --flow $(SAMPLE) $(ENTRIES); code=$$?; test $$code -le 1 || exit $$code
+	@$(BIN)/catalogue approve --all-valid --by "make run (démonstration)"
+	@$(BIN)/catalogue publish
 	@$(BIN)/catalogue status
-	@echo "Store : var/catalogue.db — archive : var/archive/ — quarantaine : var/quarantaine/"
+	@echo "Store : var/catalogue.db — flux publiés : var/current/ — rapport : var/current/rapport/index.html — quarantaine : var/quarantaine/"
 
 ## test: the test suite (SQLite, and PostgreSQL when reachable)
 test: $(STAMP)

@@ -299,6 +299,47 @@ def template(
     )
 
 
+class LheoVersion(StrEnum):
+    """LHEO versions ``catalogue publish`` can write."""
+
+    v23 = "2.3"
+    v22 = "2.2"
+
+
+@app.command()
+def publish(
+    lheo_version: LheoVersion = typer.Option(
+        LheoVersion.v23, "--lheo-version", help="2.3 (Offre Info) ou 2.2 (compatible Intercarif)."
+    ),
+    keep: int | None = typer.Option(None, "--keep", help="Nombre de publications conservées."),
+    json_: bool = JSON,
+) -> None:
+    """Publier tous les flux (LHEO, sites régionaux, Kairos/Ouiform, catalogue, rapports).
+
+    Les flux sont écrits dans une nouvelle publication, vérifiés (LHEO contre le XSD officiel),
+    puis « current » bascule d'un coup : en cas d'échec, rien ne change pour les consommateurs.
+    """
+    from pipelines.errors import ExportError
+    from pipelines.load.release import publish as publish_release
+
+    settings = get_settings()
+    with _store(settings) as engine:
+        try:
+            result = publish_release(
+                engine,
+                output_dir=settings.output_dir,
+                keep=keep or settings.releases_keep,
+                lheo_version=lheo_version.value,
+            )
+        except ExportError as error:
+            console.err.print(f"[bold red]Publication refusée[/] — {error}")
+            raise typer.Exit(2) from None
+    if json_:
+        console.emit_json(result.as_dict())
+    else:
+        console.show_release(result.as_dict())
+
+
 @app.command()
 def status(json_: bool = JSON) -> None:
     """Afficher les livraisons reçues et le contenu du store par année."""

@@ -176,3 +176,19 @@ def show_dashboard(board: dict[str, Any]) -> None:
                 f"  {item['fiche']} [red]{item['regle']}[/] ({item['gravite']})", soft_wrap=True
             )
             out.print(f"      {item['message']}", soft_wrap=True, markup=False)
+
+
+def show_release(document: dict[str, Any]) -> None:
+    """Print a publication: its files (records, size) and where ``current`` points."""
+    table = Table(title="Publication", title_justify="left")
+    table.add_column("Fichier", overflow="fold")
+    table.add_column("Enregistrements", justify="right")
+    table.add_column("Format")
+    table.add_column("Octets", justify="right")
+    for f in document["files"]:
+        table.add_row(f["path"], str(f["records"]), f["format"], f"{f['size']:,}".replace(",", " "))
+    out.print(table)
+    out.print(f"Publication : {document['release']}", soft_wrap=True)
+    out.print(
+        f"Les consommateurs lisent : {document['current']} → {document['release']}", soft_wrap=True
+    )

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest uncompressed content of a workbook (MB), against zip bombs.",
     )
+    releases_keep: int = Field(
+        default=5, ge=1, description="How many releases ``catalogue publish`` keeps."
+    )
     log_level: str = Field(default="WARNING", description="Log level of the CLI's console.")
 
     @property
