@@ -11,19 +11,11 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from pipelines.labels import COUNTER_LABELS, SHEET_TITLES, STATUS_LABELS
 from pipelines.transform.report import Report
 
 #: How many rejects the console lists before pointing to the full list.
 MAX_SHOWN = 50
-SHEET_TITLES = {
-    "programmes": "Programmes",
-    "organismes": "Organismes",
-    "lots": "Lots",
-    "actions": "Actions",
-    "formations": "Formations",
-    "sessions": "Sessions",
-    "informations_collectives": "Informations collectives",
-}
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -109,9 +101,6 @@ def show_mapping(title: str, record: dict[str, Any]) -> None:
 _INTERNAL = frozenset({"row_hash", "created_at", "updated_at", "source_rank", "delivery_id"})
 
 
-STATUS_LABELS = {"accepted": "intégrée", "refused": "refusée", "stopped": "arrêtée"}
-
-
 def show_status(document: dict[str, Any]) -> None:
     """Print the deliveries received and what the store holds per year."""
     deliveries = Table(title="Livraisons", title_justify="left")
@@ -147,18 +136,6 @@ def show_status(document: dict[str, Any]) -> None:
             states.add_column(state, justify="right")
         states.add_row(*(str(n) for n in offer.values()))
         out.print(states)
-
-
-COUNTER_LABELS = {
-    "sessions_actives": "Sessions de formation actives",
-    "sessions_inactives_dans_moins_d_un_mois": "Sessions inactives dans moins d'un mois",
-    "sessions_inactives": "Sessions de formation inactives",
-    "sessions_programme_region": "Sessions du programme Région",
-    "sessions_ouvertes_a_distance": "Sessions ouvertes à distance",
-    "actions_en_cours_de_saisie": "Actions en cours de saisie",
-    "actions_en_attente_de_validation": "Actions en attente de validation par le Carif-Oref",
-    "actions_certifinfo_remplace": "Actions dont le code Certifinfo a été remplacé",
-}
 
 
 def show_dashboard(board: dict[str, Any]) -> None:

@@ -34,6 +34,7 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
+            os.fchmod(fh.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0600
             os.fsync(fh.fileno())
         os.replace(temporary, path)
     except BaseException:
@@ -41,6 +42,13 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             os.unlink(temporary)
         raise
     fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

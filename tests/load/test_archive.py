@@ -133,3 +133,17 @@ def test_a_workbook_changed_since_it_was_read_is_refused(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="changed"):
         archive_delivery(info, tmp_path / "archive")
     assert not (tmp_path / "archive" / info.sha256[:2] / info.sha256 / "manifest.json").exists()
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from pipelines.load.files import atomic_write_bytes
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "flux.txt", b"x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "flux.txt").stat().st_mode) == 0o644  # readable by a web server
