@@ -162,8 +162,17 @@ def show_release(document: dict[str, Any]) -> None:
     table.add_column("Enregistrements", justify="right")
     table.add_column("Format")
     table.add_column("Octets", justify="right")
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for f in document["files"]:
-        table.add_row(f["path"], str(f["records"]), f["format"], f"{f['size']:,}".replace(",", " "))
+        folder = f["path"].rsplit("/", 1)[0] + "/" if f["path"].count("/") > 1 else f["path"]
+        grouped.setdefault(folder, []).append(f)
+    for name, files in grouped.items():
+        size = f"{sum(f['size'] for f in files):,}".replace(",", " ")
+        if len(files) == 1:
+            table.add_row(name, str(files[0]["records"]), files[0]["format"], size)
+        else:
+            formats = ", ".join(sorted({f["format"] for f in files}))
+            table.add_row(f"{name} ({len(files)} fichiers)", "", formats, size)
     out.print(table)
     out.print(f"Publication : {document['release']}", soft_wrap=True)
     out.print(

@@ -156,5 +156,35 @@ def test_entries_and_approve(store: Path, sample: Callable[[str], Path]) -> None
     assert run_json("status")[1]["offre"]["validee"] == waiting
     fas = decision["actions"][0]["fas"]
     code, refused = run_json("approve", "--fas", fas, "--refuse", "--reason", "Dates à revoir")
-    assert code == 0 and refused["actions"] == [{"fas": fas, "avant": "validee", "apres": "refusee"}]
+    assert code == 0 and refused["actions"] == [
+        {"fas": fas, "avant": "validee", "apres": "refusee"}
+    ]
     assert run("approve", "--fas", fas, "--refuse")[0] == 2  # a refusal needs a reason
+
+
+def test_publish_builds_a_release_of_every_feed_deterministically(
+    store: Path, sample: Callable[[str], Path]
+) -> None:
+    entries = sorted(sample("saisies").glob("saisie_*.xlsx"))
+    run("ingest", str(sample("prf_2025_20250115.xlsx")), *map(str, entries))
+    run("approve", "--all-valid")
+    code, first = run_json("publish")
+    assert code == 0
+    paths = {f["path"] for f in first["files"]}
+    for expected in ("offre-info/lheo.xml", "sites-regionaux/sessions.jsonl",
+                     "sites-regionaux/sessions.csv", "kairos-ouiform/sessions.jsonl",
+                     "catalogue/index.html", "rapport/index.html", "rapport/quarantaine.csv"):  # fmt: skip
+        assert expected in paths
+    assert (store / "current").resolve() == Path(first["release"])
+    code, second = run_json("publish", "--keep", "1")
+    assert code == 0 and second["removed"] == [Path(first["release"]).name]
+    digests = {
+        f["path"]: f["sha256"] for f in first["files"] if not f["path"].startswith("rapport/")
+    }
+    assert digests == {
+        f["path"]: f["sha256"] for f in second["files"] if not f["path"].startswith("rapport/")
+    }  # same store, same bytes (the reports show the run's time)
+    code, lheo22 = run_json("publish", "--lheo-version", "2.2")
+    assert code == 0
+    lheo = Path(lheo22["release"]) / "offre-info" / "lheo.xml"
+    assert b'xmlns="http://www.lheo.org/2.2"' in lheo.read_bytes()[:500]
