@@ -3,7 +3,7 @@ then made current by one atomic switch; the last N releases are kept.
 
 Layout under the output folder::
 
-    releases/<yyyymmddThhmmss>-<run>/      a complete release (never modified once switched)
+    releases/<yyyymmddThhmmssffffff>-<run>/  a complete release (never modified once switched)
     releases/.tmp-<…>/                     a release being built (not visible to consumers)
     current -> releases/<…>                a symbolic link, replaced atomically
 
@@ -141,7 +141,7 @@ def _publish(
     writers: Sequence[Writer] | None,
 ) -> PublishResult:
     _remove_stale(releases)
-    name = f"{now.astimezone(PARIS):%Y%m%dT%H%M%S}-{run_id[:8]}"
+    name = f"{now.astimezone(PARIS):%Y%m%dT%H%M%S%f}-{run_id[:8]}"
     building = releases / f"{TMP_PREFIX}{name}"
     building.mkdir()
     current = output_dir / CURRENT
@@ -249,13 +249,16 @@ def _switch(current: Path, release: Path) -> None:
 
 def _prune(releases: Path, keep: int, current: Path) -> list[str]:
     """Delete the oldest complete releases beyond ``keep`` (never the current one)."""
-    complete = sorted(p for p in releases.iterdir() if p.is_dir() and not p.name.startswith("."))
+    others = [
+        p for p in releases.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p != current
+    ]  # fmt: skip
+    others.sort(key=lambda p: ((p / "manifest.json").stat().st_mtime_ns, p.name), reverse=True)
     removed = []
-    for old in complete[: max(0, len(complete) - max(keep, 1))]:
-        if old != current:
-            shutil.rmtree(old)
-            removed.append(old.name)
-    return removed
+    for old in others[max(keep, 1) - 1 :]:
+        shutil.rmtree(old)
+        removed.append(old.name)
+    return sorted(removed)
 
 
 def _remove_stale(releases: Path) -> None:
