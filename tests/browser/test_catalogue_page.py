@@ -21,7 +21,7 @@ from pipelines.load.catalogue_feed import PAGE_COLUMNS, write_catalogue
 from pipelines.load.db import open_session
 from pipelines.load.feeds import ReleaseContext
 from pipelines.load.published import iter_published
-from tests.browser.cdp import CHROMIUM, Page, chromium
+from tests.browser.cdp import Page, chromium
 
 pytestmark = pytest.mark.browser
 
@@ -35,15 +35,6 @@ ARTEFACTS = Path(
 SEARCHED = ("fas", "intitule", "organisme", "commune", "code_postal", "territoire", "lot",
             "programme", "formacodes", "certifinfo")  # fmt: skip
 COUNT = "document.getElementById('compte').textContent"
-
-
-@pytest.fixture
-def browser_needed() -> None:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent (apt-get install chromium): browser test skipped"
-        if os.environ.get("CATALOGUE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{reason} (CATALOGUE_REQUIRE_BROWSER=1)", pytrace=False)
-        pytest.skip(reason)
 
 
 def fold(text: str) -> str:
