@@ -72,4 +72,4 @@ def import_flows(settings: Settings) -> Any:
 
 
 # the commands register themselves on ``app`` (imported last: they import from this module)
-from pipelines import cli_deliveries, cli_offer  # noqa: E402, F401
+from pipelines import cli_deliveries, cli_offer, cli_ops  # noqa: E402, F401

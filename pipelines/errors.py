@@ -96,6 +96,14 @@ REASONS: dict[str, str] = {
         "Les actions du lot « {value} » demandent {asked} places pour {available} commandées : "
         "toutes les actions du lot sont rejetées."
     ),
+    # --- runs (pipelines/nightly.py) ---
+    "deja-en-cours": (
+        "Un nightly est déjà en cours (processus {pid}) : celui-ci s'arrête sans rien faire."
+    ),
+    "nightly-en-retard": (
+        "Le nightly démarre à {started} (heure de Paris), après l'heure limite {latest} : "
+        "il n'est pas lancé (catalogue run --force pour le lancer quand même)."
+    ),
 }
 
 #: Reasons that refuse a whole delivery.
@@ -219,3 +227,19 @@ class ExportError(EtlError):
         self.feed, self.record, self.message = feed, record, message
         where = f" (enregistrement {record})" if record else ""
         super().__init__(f"{feed}{where} : {message}")
+
+
+class AlreadyRunning(EtlError):
+    """Another run holds the run lock: this one must stop at once, without doing anything.
+
+    Attributes:
+        pid: the holder's process id, as written in the lock file (``?`` if unknown).
+        reason: ``deja-en-cours``.
+        message: the French message.
+    """
+
+    def __init__(self, pid: str) -> None:
+        self.pid = pid
+        self.reason = "deja-en-cours"
+        self.message = message("deja-en-cours", pid=pid)
+        super().__init__(self.message)

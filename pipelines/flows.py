@@ -6,6 +6,7 @@ errors only (file read, database connection), never on validation.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from pipelines.dispatch import ingest_one
 from pipelines.extract.source import DeliveryInfo
 from pipelines.ingest import IngestResult, Limits, limits_of, prepare, store_delivery, validate_path
 from pipelines.load.db import make_engine, upgrade_store
+from pipelines.nightly import run_nightly
 from pipelines.settings import get_settings
 from pipelines.transform.frame import ValidatedExtraction
 from pipelines.transform.report import Report
@@ -159,6 +161,41 @@ def ingest_deliveries(
         ],
     )  # fmt: skip
     return documents
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(inbox: str | None = None, force: bool = False) -> dict[str, Any]:
+    """The nightly run: new files of the inbox ingested in order, then a release published.
+
+    Returns:
+        The run's summary (JSON-ready), with its ``exit_code``.
+    """
+    settings = get_settings()
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.store_url)
+    try:
+        upgrade_store(engine)
+        result = run_nightly(
+            engine,
+            settings,
+            inbox=Path(inbox) if inbox else settings.inbox_path,
+            now=dt.datetime.now(dt.UTC),
+            force=force,
+        )
+    finally:
+        engine.dispose()
+    document = result.as_dict()
+    create_table_artifact(
+        key="nightly",
+        table=[
+            {
+                "etat": document.get("state"),
+                **{k: v for k, v in (document.get("counts") or {}).items()},
+            }
+        ],
+    )
+    document["exit_code"] = result.exit_code
+    return document
 
 
 def _publish_summary(result: IngestResult) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +41,48 @@ class Settings(BaseSettings):
         default=5, ge=1, description="How many releases ``catalogue publish`` keeps."
     )
     log_level: str = Field(default="WARNING", description="Log level of the CLI's console.")
+    inbox_dir: Path | None = Field(
+        default=None,
+        description="Folder the nightly picks new deliveries from; default: <output_dir>/inbox.",
+    )
+    nightly_latest_start: str | None = Field(
+        default=None,
+        description=(
+            "Latest start of a nightly (HH:MM, Europe/Paris): a nightly starting from then until "
+            "midnight is skipped, unless forced (``catalogue run --force``). Default: never late."
+        ),
+    )
+    auto_approve: bool = Field(
+        default=False,
+        description="The nightly validates every action waiting for validation after ingesting.",
+    )
+    notify_command: str | None = Field(
+        default=None,
+        description="Command run on a failed or partial nightly, the event as JSON on stdin.",
+    )
+    notify_url: str | None = Field(
+        default=None,
+        description="http(s) URL the event of a failed or partial nightly is POSTed to as JSON.",
+    )
+
+    @field_validator("nightly_latest_start")
+    @classmethod
+    def _check_hhmm(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+        if not match:
+            raise ValueError(f"heure attendue au format HH:MM, pas {value!r}")
+        return f"{int(match[1]):02d}:{match[2]}"
+
+    @field_validator("notify_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://", value.strip(), re.I):
+            raise ValueError("l'URL de notification doit commencer par http:// ou https://")
+        return value.strip()
 
     @property
     def store_url(self) -> str:
@@ -57,6 +100,11 @@ class Settings(BaseSettings):
     def quarantine_dir(self) -> Path:
         """Where the rejected rows of each delivery are written as CSV."""
         return self.output_dir / "quarantaine"
+
+    @property
+    def inbox_path(self) -> Path:
+        """The nightly's inbox (``inbox_dir``, default ``<output_dir>/inbox``)."""
+        return self.inbox_dir or self.output_dir / "inbox"
 
     @property
     def prefect_home(self) -> Path:

@@ -453,3 +453,27 @@ class ChangeHistory(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(String(64))
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+
+
+class Run(Base):
+    """One run of the pipeline (a nightly, an ingest, a publication), as ``catalogue runs`` shows.
+
+    ``id`` is a UUID (hex), the same id as the release's ``run_id`` when the run published one.
+    A run still ``running`` whose process was killed stays so, until the next nightly (which
+    holds the run lock, so no other nightly can be alive) marks it ``interrupted``.
+    """
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # nightly | ingest | publish
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # running | succeeded | partial | failed | skipped | interrupted
+    state: Mapped[str] = mapped_column(String(20))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    # the deliveries it took: {"file", "sha256", "status", "moved_to"} each
+    inputs: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    release: Mapped[str | None] = mapped_column(String(255))  # folder name under releases/
+    message: Mapped[str | None] = mapped_column(Text)

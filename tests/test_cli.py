@@ -178,6 +178,7 @@ def test_publish_builds_a_release_of_every_feed_deterministically(
     assert (store / "current").resolve() == Path(first["release"])
     code, second = run_json("publish", "--keep", "1")
     assert code == 0 and second["removed"] == [Path(first["release"]).name]
+
     def data_feeds(files: list[dict[str, Any]]) -> dict[str, str]:
         # the reports show the run's time; a delta depends on the previous release
         skip = ("rapport/", "offre-info/delta-")
@@ -188,3 +189,28 @@ def test_publish_builds_a_release_of_every_feed_deterministically(
     assert code == 0
     lheo = Path(lheo22["release"]) / "offre-info" / "lheo.xml"
     assert b'xmlns="http://www.lheo.org/2.2"' in lheo.read_bytes()[:500]
+
+
+def test_the_nightly_run_and_its_history(
+    store: Path, tmp_path: Path, sample: Callable[[str], Path]
+) -> None:
+    import shutil
+
+    inbox = tmp_path / "depot"
+    inbox.mkdir()
+    for path in [
+        sample("prf_2025_20250115.xlsx"),
+        *sorted(sample("saisies").glob("saisie_*.xlsx")),
+    ]:
+        shutil.copy(path, inbox / path.name)
+    (inbox / "prf_2025_20250116.xlsx").write_bytes(b"PK\x03\x04 pas un classeur")
+    code, document = run_json("run", "--inbox", str(inbox))
+    assert code == 1 and document["state"] == "partial"  # one file refused, the rest published
+    assert (store / "current" / "offre-info" / "lheo.xml").exists() is False  # nothing validated
+    assert sorted(p.name for p in (inbox / "refuses").iterdir() if p.suffix == ".xlsx")[0].endswith(
+        "prf_2025_20250116.xlsx"
+    )
+    assert not any(p.suffix == ".xlsx" for p in inbox.iterdir())  # every file moved aside
+    code, history = run_json("runs")
+    assert code == 0 and history[0]["state"] == "partial"
+    assert {i["status"] for i in history[0]["inputs"]} >= {"refusee"}

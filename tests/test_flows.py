@@ -72,3 +72,29 @@ def test_retry_only_on_io_errors() -> None:
     assert flows.retry_on_io_error(None, None, failed(OSError("disque")))  # type: ignore[arg-type]
     assert not flows.retry_on_io_error(None, None, failed(ValueError("règle")))  # type: ignore[arg-type]
     assert not flows.retry_on_io_error(None, None, Completed())  # type: ignore[arg-type]
+
+
+@pytest.mark.flow
+def test_nightly_flow_ingests_the_inbox_and_publishes(
+    prefect_harness: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines import flows
+    from tests.entries import minimal_entries, write_entries
+    from tests.workbooks import minimal_sheets, write_workbook
+
+    inbox = tmp_path / "inbox"
+    write_entries(inbox, minimal_entries())
+    write_workbook(inbox / "prf_2025_20250115.xlsx", minimal_sheets())
+    monkeypatch.setenv("CATALOGUE_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("CATALOGUE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("CATALOGUE_AUTO_APPROVE", "true")
+    get_settings.cache_clear()
+    try:
+        document = flows.nightly(str(inbox))
+        assert (document["state"], document["exit_code"]) == ("succeeded", 0)
+        assert document["counts"]["ingested"] == 2 and document["counts"]["actions_approved"] == 3
+        assert (tmp_path / "out" / "current" / "offre-info" / "lheo.xml").is_file()
+    finally:
+        get_settings.cache_clear()
