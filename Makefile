@@ -8,8 +8,9 @@ ENTRIES ?= $(sort $(wildcard data/samples/saisies/saisie_*.xlsx data/samples/sai
 # The local PostgreSQL of these machines; tests skip it when unreachable (CI requires it).
 CATALOGUE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export CATALOGUE_TEST_POSTGRES_URL
+PREFECT_PORT ?= 4200
 
-.PHONY: install run test test-slow lint clean
+.PHONY: install run test test-slow lint clean prefect-server
 
 install: $(STAMP)
 
@@ -40,6 +41,13 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	@$(BIN)/pytest -q -m slow
+
+## prefect-server: a local Prefect server (UI, API, scheduler) on 127.0.0.1:$(PREFECT_PORT), its
+## database in var/.prefect; then export PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api
+prefect-server: $(STAMP)
+	@mkdir -p var/.prefect
+	PREFECT_HOME=$(CURDIR)/var/.prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	  $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check pipelines schemas tests

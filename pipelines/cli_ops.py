@@ -75,3 +75,42 @@ def runs(
         return
     for item in history:
         console.show_mapping(f"Exécution {item.get('id') or item.get('run_id')}", item)
+
+
+@app.command()
+def serve(
+    cron: str | None = typer.Option(
+        None, "--cron", help="Planification cron (défaut : CATALOGUE_NIGHTLY_CRON, « 0 2 * * * »)."
+    ),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="Fuseau horaire du cron (défaut : CATALOGUE_NIGHTLY_TIMEZONE, Europe/Paris).",
+    ),
+) -> None:
+    """Servir le traitement de nuit planifié (flow « nightly ») jusqu'à interruption (Ctrl-C).
+
+    Il faut un serveur Prefect démarré et PREFECT_API_URL défini : sans lui, sortie en code 2.
+    Un lancement pendant qu'un autre est en cours est annulé. À l'arrêt, Prefect met la
+    planification en pause ; la relancer la réactive.
+    """
+    from pipelines.settings import check_timezone
+
+    settings = get_settings()
+    cron = (cron or settings.nightly_cron).strip()
+    try:
+        timezone = check_timezone(timezone or settings.nightly_timezone)
+    except ValueError as error:
+        console.err.print(f"catalogue serve : {error}")
+        raise typer.Exit(2) from None
+    flows = import_flows(settings)
+    try:
+        flows.nightly_schedule(cron, timezone)
+    except ValueError as error:
+        console.err.print(f"catalogue serve : cron invalide {cron!r} ({error})")
+        raise typer.Exit(2) from None
+    problem = flows.api_problem()
+    if problem:
+        console.err.print(f"catalogue serve : {problem}")
+        raise typer.Exit(2)
+    flows.serve_nightly(cron, timezone)

@@ -216,3 +216,59 @@ def _publish_summary(result: IngestResult) -> None:
                 {"feuille": s, "motif": r, "lignes": n} for (s, r), n in sorted(reasons.items())
             ],
         )
+
+
+def nightly_schedule(cron: str, timezone: str) -> Any:
+    """The nightly's cron schedule in the given timezone (``ValueError`` if the cron is invalid).
+
+    Without a timezone Prefect reads the cron in UTC: always pass one (e.g. Europe/Paris).
+    """
+    from prefect.schedules import Cron
+
+    return Cron(cron, timezone=timezone)
+
+
+def serve_nightly(cron: str, timezone: str) -> None:
+    """Serve the nightly on its schedule until interrupted (deployment ``nightly/nightly-serve``).
+
+    Needs a running Prefect server (``PREFECT_API_URL``): in ephemeral mode Prefect registers the
+    deployment but never creates the scheduled runs. A second run while one is active is
+    cancelled (``CANCEL_NEW``). On exit (Ctrl-C, SIGTERM) Prefect pauses the deployment; serving
+    again un-pauses it.
+    """
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    nightly.serve(
+        name="nightly-serve",
+        schedule=nightly_schedule(cron, timezone),
+        global_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+    )
+
+
+def api_problem() -> str | None:
+    """Why Prefect's API cannot schedule runs, in French, or ``None`` when a server answers.
+
+    ``PREFECT_API_URL`` unset (ephemeral mode: a temporary server that schedules nothing), or
+    set but the server does not answer ``/health``.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    if not url:
+        return (
+            "PREFECT_API_URL n'est pas défini : en mode éphémère, Prefect n'exécute jamais les "
+            "lancements planifiés. Démarrez un serveur (« prefect server start --host 127.0.0.1 "
+            "--port 4200 » ou « make prefect-server »), puis exportez "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api avant « catalogue serve »."
+        )
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    if error is not None:
+        return (
+            f"le serveur Prefect ne répond pas à {url} ({error}). Démarrez-le (« prefect server "
+            "start » ou « make prefect-server ») ou corrigez PREFECT_API_URL."
+        )
+    return None

@@ -5,9 +5,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def check_timezone(value: str) -> str:
+    """The IANA timezone name, stripped (``ValueError`` in French if unknown)."""
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"fuseau horaire inconnu : {value!r} (ex. Europe/Paris)") from None
+    return name
 
 
 class Settings(BaseSettings):
@@ -64,6 +75,20 @@ class Settings(BaseSettings):
         default=None,
         description="http(s) URL the event of a failed or partial nightly is POSTed to as JSON.",
     )
+
+    nightly_cron: str = Field(
+        default="0 2 * * *",
+        description="Schedule of ``catalogue serve`` (cron, read in ``nightly_timezone``).",
+    )
+    nightly_timezone: str = Field(
+        default="Europe/Paris",
+        description="IANA timezone of ``nightly_cron`` (without it Prefect would read UTC).",
+    )
+
+    @field_validator("nightly_timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @field_validator("nightly_latest_start")
     @classmethod
