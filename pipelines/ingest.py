@@ -164,10 +164,10 @@ def prepare(path: Path, engine: Engine, limits: Limits) -> DeliveryInfo | Ingest
     return already_ingested(engine, info) or info
 
 
-def already_ingested(engine: Engine, info: DeliveryInfo) -> IngestResult | None:
-    """Return the result of a delivery already accepted with the same SHA-256, else None."""
+def already_ingested(engine: Engine, info: DeliveryInfo, kind: str = KIND) -> IngestResult | None:
+    """Return the result of a delivery of ``kind`` already accepted with the same SHA-256."""
     with open_session(engine) as db:
-        existing = find_delivery(db, KIND, info.sha256)
+        existing = find_delivery(db, kind, info.sha256)
         if existing is None or existing.status != "accepted":
             return None
         logger.info("%s déjà intégrée (livraison %d)", info.file_name, existing.id)

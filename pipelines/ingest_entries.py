@@ -17,11 +17,17 @@ from pipelines.errors import ExtractionFileError, MassWithdrawalError
 from pipelines.extract.entries import describe_entry, parse_entry_name, read_entry_workbook
 from pipelines.extract.extraction import RawDelivery
 from pipelines.extract.source import DeliveryInfo
-from pipelines.ingest import IngestResult, Limits, quarantine_name, refused_report
+from pipelines.ingest import (
+    IngestResult,
+    Limits,
+    already_ingested,
+    quarantine_name,
+    refused_report,
+)
 from pipelines.load.archive import archive_delivery
 from pipelines.load.bundles import build_bundles
 from pipelines.load.db import open_session
-from pipelines.load.deliveries import find_delivery, open_accepted_delivery, record_refused_delivery
+from pipelines.load.deliveries import open_accepted_delivery, record_refused_delivery
 from pipelines.load.frame_index import FrameIndex, read_frame_index
 from pipelines.load.offer import merge_entries
 from pipelines.load.offer_rows import ids_of
@@ -29,7 +35,7 @@ from pipelines.load.quarantine import write_quarantine
 from pipelines.load.workflow import settle
 from pipelines.transform.bundle import Issue
 from pipelines.transform.entries import ValidatedEntries, validate_entries
-from pipelines.transform.report import Refusal, Report
+from pipelines.transform.report import Refusal
 from pipelines.transform.rules import evaluate
 from schemas.rules import RuleBook
 from schemas.store import Action, Organisme
@@ -79,11 +85,8 @@ def ingest_entry_path(
         info = describe_entry(path, limits.max_bytes)
     except ExtractionFileError as error:  # missing, unsupported or too large: not archived
         return IngestResult(refused_report(error), "refusee")
-    with open_session(engine) as db:
-        existing = find_delivery(db, KIND, info.sha256)
-        if existing is not None and existing.status == "accepted":
-            report = Report(file=info.file_name, counts=dict(existing.counts))
-            return IngestResult(report, "deja-integree", existing.id, archive=existing.archive_path)
+    if (done := already_ingested(engine, info, KIND)) is not None:
+        return done
     archive = (Path("archive") / archive_delivery(info, output_dir / "archive")).as_posix()
     organisation, _ = parse_entry_name(info.file_name)
     try:
