@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -34,18 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sample_frame import sample_frame_session
 from sqlalchemy import select
 from stdnum.fr import siret as stdnum_siret
 
-from pipelines.ingest import Limits, ingest_path
-from pipelines.load.db import make_engine, open_session, upgrade_store
 from pipelines.load.template import frame_actions_for, organisme_for, template_rows, write_entries
 from pipelines.load.template_fields import MANDATORY
 from schemas.lists import fold_label
 from schemas.store import ActionRegion, Lot, Organisme
 
 HERE = Path(__file__).resolve().parent
-EXTRACTION = HERE / "prf_2025_20250115.xlsx"
 OUT = HERE / "saisies"
 DATE = "20250301"
 CREATED = dt.datetime(2025, 3, 1, 8, 0)
@@ -77,45 +74,30 @@ class Frame:
 
 def load_frame() -> Frame:
     """Ingest the sample extraction into a temporary store and read the frame back."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'store.db'}")
-        try:
-            upgrade_store(engine)
-            result = ingest_path(
-                EXTRACTION,
-                engine=engine,
-                output_dir=Path(tmp),
-                limits=Limits(2**28, 2**30),
-                threshold=0.2,
-                now=dt.datetime(2025, 1, 20, 2, 0, tzinfo=dt.UTC),
-            )
-            assert result.status == "integree", result.status
-            with open_session(engine) as db:
-                organismes = {
-                    o.siret: {
-                        "of_cr": o.of_cr,
-                        "raison_sociale": " ".join(o.raison_sociale.split()),
-                        "adresse": o.adresse,
-                        "commune": o.commune,
-                    }
-                    for o in db.scalars(select(Organisme).order_by(Organisme.of_cr))
-                }
-                files = {}
-                for siret in ORGANISATIONS:
-                    organisme = organisme_for(db, siret)
-                    assert organisme is not None, siret
-                    files[siret] = (organisme, frame_actions_for(db, siret))
-                rows = db.execute(select(ActionRegion, Lot).join(Lot)).all()
-                region = {
-                    a.id_action_cr: {
-                        "numero_lot": lot.numero_lot,
-                        "siret_formateur": a.siret_formateur,
-                        "of_mandataire_cr": a.of_mandataire_cr,
-                    }
-                    for a, lot in rows
-                }
-        finally:
-            engine.dispose()
+    with sample_frame_session() as db:
+        organismes = {
+            o.siret: {
+                "of_cr": o.of_cr,
+                "raison_sociale": " ".join(o.raison_sociale.split()),
+                "adresse": o.adresse,
+                "commune": o.commune,
+            }
+            for o in db.scalars(select(Organisme).order_by(Organisme.of_cr))
+        }
+        files = {}
+        for siret in ORGANISATIONS:
+            organisme = organisme_for(db, siret)
+            assert organisme is not None, siret
+            files[siret] = (organisme, frame_actions_for(db, siret))
+        rows = db.execute(select(ActionRegion, Lot).join(Lot)).all()
+        region = {
+            a.id_action_cr: {
+                "numero_lot": lot.numero_lot,
+                "siret_formateur": a.siret_formateur,
+                "of_mandataire_cr": a.of_mandataire_cr,
+            }
+            for a, lot in rows
+        }
     return Frame(organismes, files, region)
 
 

@@ -28,22 +28,19 @@ numbers (``02 41 00 00 xx``) are invented.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from sample_frame import sample_frame_session
 from sqlalchemy import orm, select
 
-from pipelines.ingest import Limits, ingest_path
-from pipelines.load.db import make_engine, open_session, upgrade_store
 from pipelines.load.template import frame_actions_for
 from schemas.store import Lot, Organisme, Programme
 
 HERE = Path(__file__).resolve().parent
-EXTRACTION = HERE / "prf_2025_20250115.xlsx"
 WORKBOOKS = HERE / "saisies"
 OUT = WORKBOOKS / "lheo"
 XSD = HERE.parents[1] / "schemas" / "lheo" / "lheo.xsd"
@@ -91,37 +88,22 @@ def check_choice(db: orm.Session) -> None:
 
 def load_frame() -> Frame:
     """Ingest the sample extraction into a temporary store and read the frame back."""
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'store.db'}")
-        try:
-            upgrade_store(engine)
-            result = ingest_path(
-                EXTRACTION,
-                engine=engine,
-                output_dir=Path(tmp),
-                limits=Limits(2**28, 2**30),
-                threshold=0.2,
-                now=dt.datetime(2025, 1, 20, 2, 0, tzinfo=dt.UTC),
-            )
-            assert result.status == "integree", result.status
-            with open_session(engine) as db:
-                check_choice(db)
-                site = db.scalars(select(Organisme).where(Organisme.siret == SIRET)).one()
-                columns = (
-                    "of_cr",
-                    "siret",
-                    "raison_sociale",
-                    "numero_activite",
-                    "adresse",
-                    "code_postal",
-                    "commune",
-                    "email",
-                    "telephone",
-                )
-                found = {c: getattr(site, c) for c in columns}
-                by_id = {a["id_action_cr"]: a for a in frame_actions_for(db, SIRET)}
-        finally:
-            engine.dispose()
+    with sample_frame_session() as db:
+        check_choice(db)
+        site = db.scalars(select(Organisme).where(Organisme.siret == SIRET)).one()
+        columns = (
+            "of_cr",
+            "siret",
+            "raison_sociale",
+            "numero_activite",
+            "adresse",
+            "code_postal",
+            "commune",
+            "email",
+            "telephone",
+        )
+        found = {c: getattr(site, c) for c in columns}
+        by_id = {a["id_action_cr"]: a for a in frame_actions_for(db, SIRET)}
     return Frame(found, [by_id[i] for i in ACTIONS])
 
 

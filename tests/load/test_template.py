@@ -343,6 +343,7 @@ def test_expected_rows_point_at_the_intended_records() -> None:
 def test_generator_gives_the_committed_expectations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.syspath_prepend(str(SAISIES.parent))  # as when run as a script
     spec = importlib.util.spec_from_file_location(
         "make_entries", SAISIES.parent / "make_entries.py"
     )
