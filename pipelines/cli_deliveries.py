@@ -67,7 +67,8 @@ def ingest(
 
     Chaque fichier est une transaction ; un fichier refusé n'empêche pas les suivants.
     """
-    from pipelines.dispatch import ingest_one, order_deliveries
+    from pipelines.dispatch import order_deliveries
+    from pipelines.journal import ingest_files
 
     settings = get_settings()
     ordered = order_deliveries(paths)
@@ -76,7 +77,9 @@ def ingest(
         documents = flows.ingest_deliveries([str(p) for p in ordered], allow_mass_withdrawal)
     else:
         with store(settings) as engine:
-            documents = [ingest_one(p, engine, settings, allow_mass_withdrawal) for p in ordered]
+            documents, _ = ingest_files(
+                engine, settings, ordered, allow_mass_withdrawal=allow_mass_withdrawal
+            )
     exit_code = max(int(d.pop("exit_code", 0)) for d in documents)
     if json_:
         console.emit_json(documents[0] if len(documents) == 1 else {"deliveries": documents})

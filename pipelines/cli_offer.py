@@ -29,25 +29,23 @@ def approve(
     json_: bool = JSON,
 ) -> None:
     """Valider (ou refuser) des actions en attente de validation ; chaque décision est tracée."""
-    import datetime as dt
-
+    from pipelines.journal import Selection
+    from pipelines.journal import approve as approve_actions
     from pipelines.load.bundles import fas_code
     from pipelines.load.db import open_session
-    from pipelines.load.workflow import EN_ATTENTE, VALIDEE, decide, select_actions
 
-    states = (EN_ATTENTE, VALIDEE) if refuse else (EN_ATTENTE,)
-    with store(get_settings()) as engine, open_session(engine, write=True) as db, db.begin():
+    selection = Selection(all_valid=all_valid, lot=lot, siret=siret, fas=fas)
+    with store(get_settings()) as engine:
         try:
-            ids = select_actions(
-                db, all_valid=all_valid, lot=lot, siret=siret, fas=fas, states=states
-            )
-            transitions = decide(
-                db, ids, refuse=refuse, reason=reason, now=dt.datetime.now(dt.UTC), who=by
+            transitions, _ = approve_actions(
+                engine, selection, refuse=refuse, reason=reason, who=by
             )
         except ValueError as error:
             console.err.print(str(error))
             raise typer.Exit(2) from None
-        codes = {a: fas_code(f, a) for a, f in _formations_of(db, ids).items()}
+        ids = [t.action_id for t in transitions]
+        with open_session(engine) as db:
+            codes = {a: fas_code(f, a) for a, f in _formations_of(db, ids).items()}
     document = {
         "decision": "refusee" if refuse else "validee",
         "actions": [
@@ -120,7 +118,7 @@ def publish(
     puis « current » bascule d'un coup : en cas d'échec, rien ne change pour les consommateurs.
     """
     from pipelines.errors import ExportError
-    from pipelines.load.release import publish as publish_release
+    from pipelines.journal import publish_release
 
     settings = get_settings()
     with store(settings) as engine:

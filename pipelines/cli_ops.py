@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,8 @@ from sqlalchemy import orm
 from pipelines import console
 from pipelines.cli import JSON, app, import_flows, store
 from pipelines.settings import get_settings
+
+logger = logging.getLogger(__name__)
 
 
 @app.command()
@@ -114,3 +119,156 @@ def serve(
         console.err.print(f"catalogue serve : {problem}")
         raise typer.Exit(2)
     flows.serve_nightly(cron, timezone)
+
+
+@app.command()
+def backfill(
+    first: int = typer.Option(..., "--from", help="Première année à recharger (ex. 2019)."),
+    last: int = typer.Option(..., "--to", help="Dernière année à recharger (incluse)."),
+    source: Path = typer.Option(
+        ..., "--source", help="Dossier des livraisons : un sous-dossier par année, ou à plat."
+    ),
+    workers: int = typer.Option(
+        2, "--workers", min=1, help="Processus Dask du cluster local (un par année à la fois)."
+    ),
+    dask_address: str | None = typer.Option(
+        None, "--dask-address", help="Adresse d'un cluster Dask existant (tcp://hôte:8786)."
+    ),
+    allow_mass_withdrawal: bool = typer.Option(
+        False, "--allow-mass-withdrawal", help="Passer outre le garde-fou des retraits massifs."
+    ),
+    json_: bool = JSON,
+) -> None:
+    """Recharger des années entières (flow Prefect « backfill », une tâche Dask par année).
+
+    Chaque année intègre ses livraisons dans l'ordre des traitements de nuit ; les années
+    tournent en parallèle. Un fichier déjà intégré ne change rien : relancer reprend où l'on
+    en était. Codes de sortie : 0 tout intégré ; 1 des fichiers refusés ou ignorés ; 2 échec.
+    """
+    from pipelines.backfill import plan_backfill
+
+    settings = get_settings()
+    try:
+        plan = plan_backfill(source, first, last)
+    except ValueError as error:
+        console.err.print(f"catalogue backfill : {error}")
+        raise typer.Exit(2) from None
+    for item in plan.ignored:
+        console.err.print(f"ignoré : {item['file']} ({item['reason']})")
+    flows = import_flows(settings)
+    runner = flows.dask_runner(workers, dask_address)
+    call = flows.backfill.with_options(task_runner=runner)
+    arguments = (str(source), first, last, allow_mass_withdrawal)
+    if json_:
+        document: dict[str, Any] = call(*arguments)
+    else:
+        with _progress_bars(settings, plan):
+            document = call(*arguments)
+    exit_code = int(document["exit_code"])
+    if json_:
+        console.emit_json(document)
+    else:
+        console.show_mapping(
+            "Rechargement", {k: document[k] for k in ("run_id", "state", "message", "counts")}
+        )
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def _progress_bars(settings: Any, plan: Any) -> Iterator[None]:
+    """A progress bar per year, fed by the store (works whatever runs the years, wherever)."""
+    import threading
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from pipelines.backfill import progress
+    from pipelines.inbox import checksum
+    from pipelines.load.db import make_engine
+
+    limit = settings.max_file_mb * 2**20
+    checksums = {
+        y.year: [s for s in (checksum(Path(p), limit) for p in y.paths) if s] for y in plan.years
+    }
+    bars = Progress(
+        "[bold]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console.err, transient=False,
+    )  # fmt: skip
+    tasks = {year: bars.add_task(str(year), total=len(shas)) for year, shas in checksums.items()}
+    done = threading.Event()
+    engine = make_engine(settings.store_url)
+
+    def update() -> None:
+        try:
+            for year, count in progress(engine, checksums).items():
+                bars.update(tasks[year], completed=count)
+        except Exception:  # the store not created yet, a lock: the next poll will tell
+            logger.debug("backfill progress: the store could not be read", exc_info=True)
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            update()
+
+    watcher = threading.Thread(target=poll, name="backfill-progress", daemon=True)
+    with bars:
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+            update()
+    engine.dispose()
+
+
+@app.command()
+def replay(
+    run_id: str = typer.Argument(..., help="L'exécution à rejouer (catalogue runs)."),
+    into: str = typer.Option(
+        ..., "--into", help="URL SQLAlchemy d'un store vide où reconstruire (sqlite:///…)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", help="Dossier de sortie du rejeu (défaut : <output_dir>/replays/<id>)."
+    ),
+    json_: bool = JSON,
+) -> None:
+    """Rejouer une exécution passée depuis l'archive : même store, même version, octet pour octet.
+
+    Codes de sortie : 0 version identique ; 1 rejouée mais différente (voir les différences) ;
+    2 impossible (exécution inconnue, store de destination non vide, archive incomplète).
+    """
+    import re
+
+    from pipelines.load.db import make_engine, upgrade_store
+    from pipelines.replay import ReplayError
+    from pipelines.replay import replay as replay_run
+
+    settings = get_settings()
+    if not re.fullmatch(r"[0-9a-f]{32}", run_id):
+        console.err.print(f"catalogue replay : identifiant d'exécution invalide : {run_id!r}")
+        raise typer.Exit(2)
+    folder = output or settings.output_dir / "replays" / run_id
+    if folder.exists() and any(folder.iterdir()):
+        console.err.print(f"catalogue replay : le dossier de sortie n'est pas vide : {folder}")
+        raise typer.Exit(2)
+    target = settings.model_copy(update={"output_dir": folder, "database_url": into})
+    folder.mkdir(parents=True, exist_ok=True)
+    destination = make_engine(into)
+    try:
+        upgrade_store(destination)
+        with store(settings) as source:
+            result = replay_run(
+                source, run_id, archive_dir=settings.archive_dir, into=destination,
+                settings=target, original_releases=settings.output_dir / "releases",
+            )  # fmt: skip
+    except ReplayError as error:
+        console.err.print(f"catalogue replay : {error}")
+        raise typer.Exit(2) from None
+    finally:
+        destination.dispose()
+    document = result.as_dict()
+    exit_code = int(document.pop("exit_code"))
+    if json_:
+        console.emit_json(document)
+    else:
+        console.show_mapping(f"Rejeu de {run_id}", document)
+    raise typer.Exit(exit_code)

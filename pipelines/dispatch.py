@@ -3,6 +3,7 @@ organisations' entries (by date, then name); one call per file, whatever its kin
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,20 @@ def order_deliveries(paths: list[Path]) -> list[Path]:
 
 
 def ingest_one(
-    path: Path, engine: Engine, settings: Settings, allow_mass_withdrawal: bool = False
+    path: Path,
+    engine: Engine,
+    settings: Settings,
+    allow_mass_withdrawal: bool = False,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Ingest one delivery (an extraction or an organisation's entries) into the store.
+
+    Args:
+        path: the delivery (a workbook, a CSV folder, an LHEO file).
+        engine: the store.
+        settings: output folder, limits, mass-withdrawal threshold.
+        allow_mass_withdrawal: go through the mass-withdrawal guard.
+        now: the time recorded for the delivery (default: now); a replay passes the original.
 
     Returns:
         The result as a JSON-ready document, with its ``exit_code``.
@@ -41,6 +53,7 @@ def ingest_one(
         "limits": limits_of(settings),
         "threshold": settings.mass_withdrawal_threshold,
         "allow_mass_withdrawal": allow_mass_withdrawal,
+        "now": now,
     }
     if is_entry_file(path):
         from pipelines.ingest_entries import ingest_entry_path

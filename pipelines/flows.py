@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
+from prefect import flow, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 from prefect.tasks import Task
 from sqlalchemy.exc import DBAPIError
 
+from pipelines.backfill import YearPlan, backfill_year, failed_year, plan_backfill, run_backfill
 from pipelines.dispatch import ingest_one
 from pipelines.extract.source import DeliveryInfo
 from pipelines.ingest import IngestResult, Limits, limits_of, prepare, store_delivery, validate_path
+from pipelines.journal import ingest_files
 from pipelines.load.db import make_engine, upgrade_store
 from pipelines.nightly import run_nightly
 from pipelines.settings import get_settings
@@ -77,6 +80,7 @@ def store_task(
     output_dir: Path,
     threshold: float,
     allow_mass_withdrawal: bool,
+    now: dt.datetime | None = None,
 ) -> IngestResult:
     """Archive the delivery and merge it into the store in one transaction."""
     return store_delivery(
@@ -87,6 +91,7 @@ def store_task(
         output_dir=output_dir,
         threshold=threshold,
         allow_mass_withdrawal=allow_mass_withdrawal,
+        now=now,
     )
 
 
@@ -106,31 +111,40 @@ def ingest_extraction(path: str, allow_mass_withdrawal: bool = False) -> dict[st
     engine = make_engine(settings.store_url)
     upgrade_store(engine)
     limits = limits_of(settings)
-    prepared = prepare_task(Path(path), engine, limits)
-    if isinstance(prepared, IngestResult):
-        result = prepared
-    else:
-        report, validated = validate_task(Path(path), limits, prepared)
-        result = store_task(
-            prepared,
-            report,
-            validated,
-            engine,
-            settings.output_dir,
-            settings.mass_withdrawal_threshold,
-            allow_mass_withdrawal,
-        )
-    _publish_summary(result)
-    engine.dispose()
-    document = result.as_dict()
-    document["exit_code"] = result.exit_code
+    results: list[IngestResult] = []
+
+    def steps(
+        file: Path, engine: Any, settings: Any, allow: bool, now: dt.datetime
+    ) -> dict[str, Any]:
+        prepared = prepare_task(file, engine, limits)
+        if isinstance(prepared, IngestResult):
+            result = prepared
+        else:
+            report, validated = validate_task(file, limits, prepared)
+            result = store_task(
+                prepared, report, validated, engine, settings.output_dir,
+                settings.mass_withdrawal_threshold, allow, now,
+            )  # fmt: skip
+        results.append(result)
+        return result.as_dict() | {"exit_code": result.exit_code}
+
+    try:
+        (document,), _ = ingest_files(
+            engine, settings, [Path(path)], allow_mass_withdrawal=allow_mass_withdrawal,
+            ingest=steps,
+        )  # fmt: skip
+    finally:
+        engine.dispose()
+    _publish_summary(results[0])
     return document
 
 
 @task(name="integrer-livraison", **IO_RETRIES)
-def ingest_one_task(path: Path, engine: Any, allow_mass_withdrawal: bool) -> dict[str, Any]:
+def ingest_one_task(
+    path: Path, engine: Any, allow_mass_withdrawal: bool, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Ingest one delivery (extraction or entries), in its own transaction."""
-    return ingest_one(path, engine, get_settings(), allow_mass_withdrawal)
+    return ingest_one(path, engine, get_settings(), allow_mass_withdrawal, now)
 
 
 @flow(name="ingest-livraisons", log_prints=False)
@@ -149,7 +163,10 @@ def ingest_deliveries(
     engine = make_engine(settings.store_url)
     try:
         upgrade_store(engine)
-        documents = [ingest_one_task(Path(p), engine, allow_mass_withdrawal) for p in paths]
+        documents, _ = ingest_files(
+            engine, settings, [Path(p) for p in paths],
+            allow_mass_withdrawal=allow_mass_withdrawal, ingest=_ingest_retried,
+        )  # fmt: skip
     finally:
         engine.dispose()
     create_table_artifact(
@@ -181,6 +198,7 @@ def nightly(inbox: str | None = None, force: bool = False) -> dict[str, Any]:
             inbox=Path(inbox) if inbox else settings.inbox_path,
             now=dt.datetime.now(dt.UTC),
             force=force,
+            ingest=_ingest_retried,
         )
     finally:
         engine.dispose()
@@ -196,6 +214,83 @@ def nightly(inbox: str | None = None, force: bool = False) -> dict[str, Any]:
     )
     document["exit_code"] = result.exit_code
     return document
+
+
+def _ingest_retried(
+    path: Path, engine: Any, settings: Any, allow_mass_withdrawal: bool, now: dt.datetime
+) -> dict[str, Any]:
+    """One delivery, as a task retried on I/O errors (never on validation)."""
+    return ingest_one_task(path, engine, allow_mass_withdrawal, now)
+
+
+@task(name="backfill-annee", **IO_RETRIES)
+def backfill_year_task(year: int, paths: list[str], allow_mass_withdrawal: bool) -> dict[str, Any]:
+    """One year of a backfill, its deliveries in order (runs on a Dask worker)."""
+    return backfill_year(
+        year, paths, settings=get_settings(), allow_mass_withdrawal=allow_mass_withdrawal
+    )
+
+
+@flow(name="backfill", log_prints=False)
+def backfill(
+    source: str, first: int, last: int, allow_mass_withdrawal: bool = False
+) -> dict[str, Any]:
+    """Reload whole years from a folder of deliveries, one task per year, years in parallel.
+
+    Call it with a Dask task runner (:func:`dask_runner`); years run as far as its workers go.
+
+    Returns:
+        The backfill's summary (JSON-ready), with its ``exit_code``.
+    """
+    settings = get_settings()
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    plan = plan_backfill(Path(source), first, last)
+    engine = make_engine(settings.store_url)
+
+    def map_years(years: Sequence[YearPlan]) -> list[dict[str, Any]]:
+        futures = backfill_year_task.map(
+            [y.year for y in years], [list(y.paths) for y in years],
+            unmapped(allow_mass_withdrawal),
+        )  # fmt: skip
+        results = []
+        for year, future in zip(years, futures, strict=True):
+            future.wait()
+            if future.state.is_completed():
+                results.append(future.result())
+            else:
+                results.append(failed_year(year.year, future.state.message or "échec"))
+        return results
+
+    try:
+        upgrade_store(engine)
+        result = run_backfill(engine, plan, map_years=map_years, now=dt.datetime.now(dt.UTC))
+    finally:
+        engine.dispose()
+    create_table_artifact(
+        key="backfill",
+        table=[
+            {"annee": y["year"], "etat": y.get("state", "ok"), "fichiers": len(y["files"]),
+             "secondes": y.get("seconds")}
+            for y in result.years
+        ],
+    )  # fmt: skip
+    document = result.as_dict()
+    return document
+
+
+def dask_runner(workers: int, address: str | None = None) -> Any:
+    """The backfill's task runner: an existing Dask cluster by address, else a local one.
+
+    A local cluster has ``workers`` processes of one thread each (the years are CPU-bound).
+    """
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(
+        cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                        "dashboard_address": None}
+    )  # fmt: skip
 
 
 def _publish_summary(result: IngestResult) -> None:

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.dispatch import ingest_one, order_deliveries
 from pipelines.errors import AlreadyRunning, ExportError, message
+from pipelines.extract.source import sha256_file
 from pipelines.inbox import DONE_DIR, REFUSED_DIR, aside_report, checksum, list_inbox, move_aside
 from pipelines.load import runs
 from pipelines.load.db import open_session
@@ -81,6 +83,7 @@ class NightlyResult:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     release: str | None = None
+    release_sha256: str | None = None
     artefact: Path | None = None
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
@@ -102,8 +105,19 @@ class NightlyResult:
         }  # fmt: skip
 
 
+#: Ingests one delivery: ``(path, engine, settings, allow_mass_withdrawal, now) -> document``
+#: (see :func:`~pipelines.dispatch.ingest_one`).
+Ingest = Callable[[Path, Engine, Settings, bool, dt.datetime], dict[str, Any]]
+
+
 def run_nightly(
-    engine: Engine, settings: Settings, *, inbox: Path, now: dt.datetime, force: bool = False
+    engine: Engine,
+    settings: Settings,
+    *,
+    inbox: Path,
+    now: dt.datetime,
+    force: bool = False,
+    ingest: Ingest = ingest_one,
 ) -> NightlyResult:
     """Run the nightly once (see the module's docstring).
 
@@ -113,13 +127,15 @@ def run_nightly(
         inbox: the folder of new deliveries (``settings.inbox_path`` by default in the CLI).
         now: the run's start (a naive datetime is taken as UTC).
         force: run even after ``nightly_latest_start``.
+        ingest: ingests one delivery (default :func:`~pipelines.dispatch.ingest_one`; the
+            Prefect flow passes a task retried on I/O errors).
 
     Returns:
         The outcome; never raises for a delivery, the store or the publication.
     """
     try:
         with run_lock(settings.output_dir / LOCK_NAME):
-            return _run_locked(engine, settings, inbox, as_utc(now), force)
+            return _run_locked(engine, settings, inbox, as_utc(now), force, ingest)
     except AlreadyRunning as error:
         logger.warning("nightly not started: %s", error.message)
         return NightlyResult(ALREADY_RUNNING, message=error.message, started=as_utc(now))
@@ -134,14 +150,23 @@ def is_late(latest_start: str | None, now: dt.datetime) -> bool:
 
 
 def _run_locked(
-    engine: Engine, settings: Settings, inbox: Path, now: dt.datetime, force: bool
+    engine: Engine,
+    settings: Settings,
+    inbox: Path,
+    now: dt.datetime,
+    force: bool,
+    ingest: Ingest,
 ) -> NightlyResult:
     clock = time.monotonic()
     result = NightlyResult(runs.RUNNING, started=now)
     run = None
     try:
         with open_session(engine, write=True) as db, db.begin():
-            run = runs.start_run(db, kind="nightly", now=now)
+            run = runs.start_run(
+                db, kind="nightly", now=now,
+                params={"auto_approve": settings.auto_approve, "force": force,
+                        "keep": settings.releases_keep},
+            )  # fmt: skip
             runs.mark_interrupted(db, kind="nightly", now=now, keep=run.id)
         result.run_id = run.id
         if not force and is_late(settings.nightly_latest_start, now):
@@ -151,7 +176,7 @@ def _run_locked(
                 started=f"{now.astimezone(PARIS):%H:%M}",
             )  # fmt: skip
         else:
-            _ingest_inbox(engine, settings, inbox, now, result)
+            _ingest_inbox(engine, settings, inbox, now, result, ingest)
             _approve_and_publish(engine, settings, now, result)
     except Exception as error:  # the run fails; its record, artefact and alert still go out
         logger.exception("nightly failed")
@@ -168,7 +193,12 @@ def _run_locked(
 
 
 def _ingest_inbox(
-    engine: Engine, settings: Settings, inbox: Path, now: dt.datetime, result: NightlyResult
+    engine: Engine,
+    settings: Settings,
+    inbox: Path,
+    now: dt.datetime,
+    result: NightlyResult,
+    ingest: Ingest,
 ) -> None:
     counts = dict.fromkeys(
         ("ingested", "already_ingested", "refused", "stopped", "ignored", "rows_rejected"), 0
@@ -178,7 +208,8 @@ def _ingest_inbox(
     stamp = f"{now.astimezone(PARIS):%Y%m%dT%H%M%S}"
     for path in order_deliveries(paths):
         sha256 = checksum(path, settings.max_file_mb * 2**20)
-        document = _ingest(path, engine, settings)
+        at = dt.datetime.now(dt.UTC)
+        document = _ingest(path, engine, settings, ingest, at)
         status = document["status"]
         outcome = _DONE.get(status) or _ASIDE.get(status, "refused")
         counts[outcome] += 1
@@ -192,19 +223,21 @@ def _ingest_inbox(
                 encoding="utf-8",
             )
         result.inputs.append(
-            {"file": path.name, "sha256": sha256, "status": status,
+            {"file": path.name, "sha256": sha256, "status": status, "at": at.isoformat(),
              "moved_to": f"{moved.parent.name}/{moved.name}"}
         )  # fmt: skip
     if counts["refused"] or counts["stopped"]:
         result.state = runs.PARTIAL
 
 
-def _ingest(path: Path, engine: Engine, settings: Settings) -> dict[str, Any]:
+def _ingest(
+    path: Path, engine: Engine, settings: Settings, ingest: Ingest, at: dt.datetime
+) -> dict[str, Any]:
     """Ingest one delivery; a bug on one file refuses it, the store being down fails the run."""
     if path.is_dir() and any(p.is_symlink() for p in path.iterdir()):
         return _refusal(path, "le dossier contient un lien symbolique")
     try:
-        return ingest_one(path, engine, settings)
+        return ingest(path, engine, settings, False, at)
     except (SQLAlchemyError, OSError):
         raise  # the store or the disk: the run fails and the file stays for the next night
     except Exception as error:
@@ -238,6 +271,7 @@ def _approve_and_publish(
         result.state, result.message = runs.FAILED, f"Publication refusée : {error}"
         return
     result.release = published.release.name
+    result.release_sha256 = sha256_file(published.release / "manifest.json")
     if result.state == runs.RUNNING:
         result.state = runs.SUCCEEDED
 
@@ -249,7 +283,8 @@ def _record_end(engine: Engine, run: Any, result: NightlyResult) -> None:
         with open_session(engine, write=True) as db, db.begin():
             runs.finish_run(
                 db, run, state=result.state, inputs=result.inputs, counts=result.counts,
-                release=result.release, message=result.message, now=result.ended or run.started_at,
+                release=result.release, release_sha256=result.release_sha256,
+                message=result.message, now=result.ended or run.started_at,
             )  # fmt: skip
     except SQLAlchemyError:
         logger.exception("the end of run %s could not be recorded", result.run_id)

@@ -477,3 +477,6 @@ class Run(Base):
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     release: Mapped[str | None] = mapped_column(String(255))  # folder name under releases/
     message: Mapped[str | None] = mapped_column(Text)
+    # what a replay needs: allow_mass_withdrawal, auto_approve, an approval's selection...
+    params: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    release_sha256: Mapped[str | None] = mapped_column(String(64))  # of its manifest.json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,11 +91,26 @@ def test_nightly_flow_ingests_the_inbox_and_publishes(
     monkeypatch.setenv("CATALOGUE_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("CATALOGUE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.setenv("CATALOGUE_AUTO_APPROVE", "true")
+    # the disk fails once while the extraction is read: the task is tried again, not the run
+    calls: list[str] = []
+    real = flows.ingest_one
+
+    def flaky(path: Path, *args: Any) -> dict[str, Any]:
+        calls.append(path.name)
+        if calls.count(path.name) == 1 and path.name.startswith("prf_"):
+            raise OSError("disque indisponible")
+        return real(path, *args)
+
+    monkeypatch.setattr(flows, "ingest_one", flaky)
+    retried = flows.ingest_one_task.with_options(retry_delay_seconds=0)
+    monkeypatch.setattr(flows, "ingest_one_task", retried)
     get_settings.cache_clear()
     try:
         document = flows.nightly(str(inbox))
         assert (document["state"], document["exit_code"]) == ("succeeded", 0)
         assert document["counts"]["ingested"] == 2 and document["counts"]["actions_approved"] == 3
         assert (tmp_path / "out" / "current" / "offre-info" / "lheo.xml").is_file()
+        assert calls == ["prf_2025_20250115.xlsx", "prf_2025_20250115.xlsx",
+                         "saisie_13000511900032_20250301.xlsx"]  # fmt: skip
     finally:
         get_settings.cache_clear()

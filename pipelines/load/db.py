@@ -17,6 +17,7 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -53,14 +54,19 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | URL, *, busy_timeout_s: int = SQLITE_BUSY_TIMEOUT_S, **kwargs: Any
+) -> Engine:
     """Create the engine of the store.
 
-    SQLite: creates the folder of the file, turns on foreign keys, WAL and a 30 s busy timeout,
-    and makes transactions real (see the module's docstring). PostgreSQL: psycopg 3.
+    SQLite: creates the folder of the file, turns on foreign keys, WAL and a busy timeout (a
+    writer waits that long for another one to commit), and makes transactions real (see the
+    module's docstring). PostgreSQL: psycopg 3.
 
     Args:
         url: the store's SQLAlchemy URL.
+        busy_timeout_s: SQLite only: how long a writer waits for the database (default 30 s;
+            a backfill, whose years write in turn, waits longer).
         **kwargs: passed to :func:`sqlalchemy.create_engine`.
 
     Returns:
@@ -73,18 +79,18 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", functools.partial(_sqlite_on_connect, int(busy_timeout_s)))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_on_connect(busy_timeout_s: int, dbapi_connection: Any, connection_record: Any) -> None:
     # pysqlite would BEGIN only before DML and COMMIT before DDL: take transactions over.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_s * 1000}")
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()

@@ -7,6 +7,7 @@ stores (SQLite or PostgreSQL) can be compared as data.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any, cast
 
@@ -204,3 +205,55 @@ def store_status(db: orm.Session) -> dict[str, Any]:
         )
     total = db.scalar(select(func.count()).select_from(ORGANISMES))
     return {"deliveries": deliveries, "years": per_year, "organismes": total}
+
+
+def canonical_store(db: orm.Session) -> dict[str, list[str]]:
+    """The store's content with no surrogate ids and no times, to compare two stores built apart.
+
+    Every table but ``runs``: each row as canonical JSON in which the primary key is left out, a
+    foreign key (and ``change_history.entity_id``) is replaced by the canonical form of the row
+    it points to (a delivery by its kind and SHA-256), and a timestamp only says whether it is
+    set (a withdrawal, say). Two stores loaded with the same deliveries in any order, at any
+    time, under any ids, give equal results exactly when they hold the same data. Rows are
+    sorted; what only tells the order of loading is left out: the runs, a delivery's counts of
+    rows inserted or found unchanged (organismes shared by two years are inserted by whichever
+    comes first), and which delivery first wrote a formation several years share unchanged.
+
+    Returns:
+        Table name -> sorted canonical rows.
+    """
+    from sqlalchemy import DateTime
+
+    from schemas.store import Base
+
+    forms: dict[str, dict[Any, str]] = {}
+    result: dict[str, list[str]] = {}
+    for table in Base.metadata.sorted_tables:  # referenced tables come first
+        if table.name == "runs":
+            continue
+        forms[table.name] = {}
+        for row in db.execute(select(table)).mappings():
+            item: dict[str, Any] = {}
+            for column in table.columns:
+                value = row[column.key]
+                if column.primary_key:
+                    continue
+                if column.foreign_keys and value is not None:
+                    target = next(iter(column.foreign_keys)).column.table.name
+                    value = forms[target][value]
+                elif table.name == "change_history" and column.key == "entity_id":
+                    value = forms.get(row["entity"], {}).get(value, value)
+                elif isinstance(column.type, DateTime):
+                    value = value is not None
+                item[column.key] = plain(value)
+            if table.name == "deliveries":
+                item.pop("counts")
+            elif table.name == "formations":  # shared by years: first writer of equal content
+                item.pop("delivery_id")
+            text = json.dumps(item, ensure_ascii=False, sort_keys=True, default=str)
+            forms[table.name][row["id"] if "id" in row else text] = text
+        result[table.name] = sorted(forms[table.name].values())
+        if table.name == "deliveries":  # referred to by identity, not by content
+            rows = db.execute(select(table.c.id, table.c.kind, table.c.sha256))
+            forms["deliveries"] = {i: f"{kind}:{sha}" for i, kind, sha in rows}
+    return result

@@ -123,7 +123,7 @@ def _merge_formations(merge: Merge, frame: pd.DataFrame) -> dict[Key, int]:
             }
         )
     done = upsert(merge, T_FORMATIONS, "formations", ("siret", "ref_formation"), rows,
-                   FORMATION_FIELDS)  # fmt: skip
+                   FORMATION_FIELDS, newest_wins=True)  # fmt: skip
     merge.formation_changes = {v[0]: v[1] for v in done.values() if v[1]}
     return {(k[0], k[1]): v[0] for k, v in done.items()}
 

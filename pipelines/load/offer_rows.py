@@ -73,8 +73,16 @@ def upsert(
     key_columns: tuple[str, ...],
     rows: list[dict[str, Any]],
     fields: tuple[str, ...],
+    *,
+    newest_wins: bool = False,
 ) -> dict[tuple[Any, ...], tuple[int, set[str]]]:
     """Insert new rows, update changed ones (history per field), leave the others alone.
+
+    Args:
+        newest_wins: for records an organisation shares between years (its formations): a
+            record last written by a more recent delivery (date of its name, then SHA-256) is
+            left as it is, so that years loaded in any order (a parallel backfill) end with the
+            same content. An unchanged record is left alone, its ``delivery_id`` included.
 
     Returns:
         key -> (id, changed fields); new rows have the field ``*``.
@@ -83,14 +91,24 @@ def upsert(
     if not rows:
         return done
     existing = _existing(
-        merge.db, table, key_columns, [tuple(r[k] for k in key_columns) for r in rows]
-    )
+        merge.db, table, key_columns, [tuple(r[k] for k in key_columns) for r in rows],
+        lock=newest_wins,
+    )  # fmt: skip
+    ranks: dict[int | None, tuple[Any, ...]] = {}
+    if newest_wins:
+        ranks = delivery_ranks(
+            merge.db, {o["delivery_id"] for o in existing.values()} | {merge.delivery_id}
+        )
     inserts, updates = [], []
     for row in rows:
         key = tuple(row[k] for k in key_columns)
         old = existing.get(key)
         if old is None:
             inserts.append(row)
+            continue
+        if newest_wins and ranks.get(old["delivery_id"], ()) > ranks[merge.delivery_id]:
+            merge.count(name, "unchanged")  # a more recent delivery wrote it: it stays
+            done[key] = (old["id"], set())
             continue
         changed = {f for f in fields if _differs(old[f], row[f])}
         withdrawn = old["withdrawn_at"] is not None
@@ -127,14 +145,38 @@ def upsert(
     return done
 
 
+def delivery_ranks(db: orm.Session, ids: Iterable[int | None]) -> dict[int | None, tuple[Any, ...]]:
+    """How recent deliveries are: ``(date of the name or of receipt, SHA-256)`` by id."""
+    wanted = sorted(i for i in ids if i is not None)
+    table = store.Delivery.__table__
+    ranks: dict[int | None, tuple[Any, ...]] = {}
+    for start in range(0, len(wanted), 500):
+        statement = select(
+            table.c.id, table.c.delivery_date, table.c.received_at, table.c.sha256
+        ).where(table.c.id.in_(wanted[start : start + 500]))
+        for delivery_id, date, received, sha256 in db.execute(statement):
+            day = date or (received.date() if received else dt.date.min)
+            ranks[delivery_id] = (day.isoformat(), sha256)
+    return ranks
+
+
 def _existing(
-    db: orm.Session, table: Table, key_columns: tuple[str, ...], keys: list[tuple[Any, ...]]
+    db: orm.Session,
+    table: Table,
+    key_columns: tuple[str, ...],
+    keys: list[tuple[Any, ...]],
+    *,
+    lock: bool = False,
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The stored rows of ``keys``; ``lock``: PostgreSQL locks them until the commit (a
+    concurrent writer of the same rows waits, then reads what this one wrote)."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     first = table.c[key_columns[0]]
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         statement = select(table).where(first.in_(sorted({k[0] for k in chunk})))
+        if lock:
+            statement = statement.order_by(table.c.id).with_for_update()
         wanted = set(chunk)
         for row in db.execute(statement).mappings():
             key = tuple(row[k] for k in key_columns)

@@ -28,20 +28,23 @@ RUNNING, SUCCEEDED, PARTIAL, FAILED, SKIPPED, INTERRUPTED = (
 END_STATES = (SUCCEEDED, PARTIAL, FAILED, SKIPPED)
 
 
-def start_run(db: orm.Session, *, kind: str, now: dt.datetime) -> Run:
+def start_run(
+    db: orm.Session, *, kind: str, now: dt.datetime, params: dict[str, Any] | None = None
+) -> Run:
     """Record the start of a run (state ``running``, a new UUID hex id, this process's pid).
 
     Args:
         db: the session (the caller commits).
-        kind: ``nightly``, ``ingest``, ``publish``...
-        now: when it started.
+        kind: ``nightly``, ``ingest``, ``approve``, ``publish``, ``backfill``.
+        now: when it started (also the time its decisions and its release are stamped with).
+        params: what a replay needs to do it again (JSON-ready, no personal data).
 
     Returns:
         The run (flushed).
     """
     run = Run(
         id=uuid.uuid4().hex, kind=kind, started_at=as_utc(now), state=RUNNING,
-        pid=os.getpid(), inputs=[], counts={},
+        pid=os.getpid(), inputs=[], counts={}, params=dict(params or {}),
     )  # fmt: skip
     db.add(run)
     db.flush()
@@ -57,6 +60,7 @@ def finish_run(
     inputs: Sequence[dict[str, Any]] = (),
     counts: dict[str, int] | None = None,
     release: str | None = None,
+    release_sha256: str | None = None,
     message: str | None = None,
     now: dt.datetime,
 ) -> Run:
@@ -69,6 +73,7 @@ def finish_run(
         inputs: the files it took: ``{"file", "sha256", "status"}`` each.
         counts: counts per stage (files ingested, refused, actions approved...).
         release: the release it published (folder name), if any.
+        release_sha256: the SHA-256 of that release's ``manifest.json`` (what a replay checks).
         message: why it failed or was skipped, in French.
         now: when it ended.
 
@@ -80,7 +85,7 @@ def finish_run(
     run = db.merge(run)
     run.state, run.ended_at = state, as_utc(now)
     run.inputs, run.counts = [dict(i) for i in inputs], dict(counts or {})
-    run.release, run.message = release, message
+    run.release, run.release_sha256, run.message = release, release_sha256, message
     db.flush()
     logger.info("run %s ended %s", run.id, state)
     return run
@@ -131,5 +136,7 @@ def run_document(run: Run) -> dict[str, Any]:
         "inputs": list(run.inputs or []),
         "counts": dict(run.counts or {}),
         "release": run.release,
+        "release_sha256": run.release_sha256,
+        "params": dict(run.params or {}),
         "message": run.message,
     }

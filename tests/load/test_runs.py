@@ -17,7 +17,7 @@ T0 = dt.datetime(2025, 3, 2, 1, 0, tzinfo=dt.UTC)
 
 def test_a_run_is_recorded_from_start_to_end(engine: Engine) -> None:
     with open_session(engine, write=True) as db, db.begin():
-        run = start_run(db, kind="nightly", now=T0)
+        run = start_run(db, kind="nightly", now=T0, params={"auto_approve": False})
     assert len(run.id) == 32 and int(run.id, 16) >= 0
     with open_session(engine) as db:
         assert [(r["id"], r["state"], r["ended"], r["pid"]) for r in list_runs(db)] == [
@@ -27,7 +27,8 @@ def test_a_run_is_recorded_from_start_to_end(engine: Engine) -> None:
     with open_session(engine, write=True) as db, db.begin():
         finish_run(
             db, run, state="partial", inputs=inputs, counts={"ingested": 1, "refused": 1},
-            release="20250302T020000000000-abcd", message=None, now=T0 + dt.timedelta(minutes=3),
+            release="20250302T020000000000-abcd", release_sha256="f" * 64, message=None,
+            now=T0 + dt.timedelta(minutes=3),
         )  # fmt: skip
     with open_session(engine) as db:
         (document,) = list_runs(db)
@@ -35,7 +36,8 @@ def test_a_run_is_recorded_from_start_to_end(engine: Engine) -> None:
         "id": run.id, "kind": "nightly", "started": "2025-03-02T01:00:00+00:00",
         "ended": "2025-03-02T01:03:00+00:00", "state": "partial", "pid": os.getpid(),
         "inputs": inputs, "counts": {"ingested": 1, "refused": 1},
-        "release": "20250302T020000000000-abcd", "message": None,
+        "release": "20250302T020000000000-abcd", "release_sha256": "f" * 64,
+        "params": {"auto_approve": False}, "message": None,
     }  # fmt: skip
     assert json.loads(json.dumps(document)) == document
 
