@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, orm
 
 from pipelines.dispatch import ingest_one
 from pipelines.extract.source import sha256_file
@@ -125,17 +125,32 @@ def approve(
         The transitions made, and the run's id.
     """
     now = now or _now()
-    states = (EN_ATTENTE, VALIDEE) if refuse else (EN_ATTENTE,)
     with open_session(engine, write=True) as db, db.begin():
-        ids = select_actions(db, **selection.as_dict(), states=states)
         params = {"selection": selection.as_dict(), "refuse": refuse, "reason": reason,
                   "who": who}  # fmt: skip
         run = runs.start_run(db, kind="approve", now=now, params=params)
-        transitions = decide(db, ids, refuse=refuse, reason=reason, now=now, who=who)
+        transitions = decide_selected(
+            db, selection.as_dict(), refuse=refuse, reason=reason, who=who, now=now
+        )
         runs.finish_run(
             db, run, state=runs.SUCCEEDED, counts={"actions": len(transitions)}, now=_now()
         )
     return transitions, run.id
+
+
+def decide_selected(
+    db: orm.Session,
+    selection: dict[str, Any],
+    *,
+    refuse: bool,
+    reason: str | None,
+    who: str,
+    now: dt.datetime,
+) -> list[Transition]:
+    """Select the actions (waiting; validated ones too for a refusal) and decide on them."""
+    states = (EN_ATTENTE, VALIDEE) if refuse else (EN_ATTENTE,)
+    ids = select_actions(db, **selection, states=states)
+    return decide(db, ids, refuse=refuse, reason=reason, now=now, who=who)
 
 
 def publish_release(

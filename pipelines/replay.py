@@ -38,11 +38,11 @@ from sqlalchemy import Engine, func, select
 
 from pipelines.dispatch import ingest_one
 from pipelines.extract.source import sha256_file
+from pipelines.journal import decide_selected
 from pipelines.load.archive import MANIFEST, archive_folder
 from pipelines.load.db import open_session
 from pipelines.load.deliveries import as_utc
-from pipelines.load.release import RELEASES, publish
-from pipelines.load.workflow import EN_ATTENTE, VALIDEE, decide, select_actions
+from pipelines.load.release import publish
 from pipelines.settings import Settings
 from schemas.store import Delivery, Run
 
@@ -205,13 +205,11 @@ def _replay_run(
 
 
 def _approve(into: Engine, params: dict[str, Any], now: dt.datetime) -> None:
-    refuse = bool(params.get("refuse"))
-    selection = dict(params.get("selection") or {})
-    states = (EN_ATTENTE, VALIDEE) if refuse else (EN_ATTENTE,)
     with open_session(into, write=True) as db, db.begin():
-        ids = select_actions(db, **selection, states=states)
-        decide(db, ids, refuse=refuse, reason=params.get("reason"), now=now,
-               who=str(params.get("who")))  # fmt: skip
+        decide_selected(
+            db, dict(params.get("selection") or {}), refuse=bool(params.get("refuse")),
+            reason=params.get("reason"), who=str(params.get("who")), now=now,
+        )  # fmt: skip
 
 
 def safe_name(name: str) -> str:
@@ -259,6 +257,3 @@ def _compare(original: Path, replayed: Path) -> list[str]:
         if not (left.is_file() and right.is_file()) or sha256_file(left) != sha256_file(right):
             differences.append(f"fichier différent : {name}")
     return differences
-
-
-__all__ = ["RELEASES", "ReplayError", "ReplayResult", "materialise", "replay", "safe_name"]
