@@ -50,7 +50,7 @@ prefect-server: $(STAMP)
 	  $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 lint: $(STAMP)
-	@$(BIN)/ruff check pipelines schemas tests
+	@$(BIN)/ruff check pipelines schemas tests benchmarks
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline at national scale: the data generator (``benchmarks.generate``)."""
