@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from pipelines.errors import ExportError
 from pipelines.extract.source import sha256_file
@@ -147,7 +147,8 @@ def _publish(
     current = output_dir / CURRENT
     previous = current.resolve() if current.is_symlink() else None
     try:
-        with open_session(engine) as db:
+        with open_session(engine) as db, db.begin():
+            _snapshot(db)
             context = ReleaseContext(
                 run_id=run_id,
                 export_date=now.astimezone(PARIS).date(),
@@ -155,7 +156,7 @@ def _publish(
                 folder=building,
                 previous=previous,
                 offer=_offer(db),
-                session=lambda: open_session(engine),
+                session=lambda: contextlib.nullcontext(db),  # the same snapshot
                 lheo_version=lheo_version,
                 today=now.astimezone(PARIS).date(),
             )
@@ -178,6 +179,21 @@ def _publish(
     removed = _prune(releases, keep, release)
     logger.info("release %s published (%d files)", name, len(files))
     return PublishResult(run_id, release, current, manifest, removed)
+
+
+def _snapshot(db: Any) -> None:
+    """Read the whole release from one snapshot of the store.
+
+    Every feed and the manifest read through ``db`` inside one transaction: a load committing
+    while the release is built is either wholly in it or wholly out. PostgreSQL needs
+    ``REPEATABLE READ`` for that (its default gives each statement its own snapshot); SQLite in
+    WAL mode keeps a read transaction's snapshot from its first read, taken here at once.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        db.execute(text("SET TRANSACTION READ ONLY"))
+    else:
+        db.execute(select(func.count()).select_from(store.Run))
 
 
 def _offer(db: Any) -> Callable[[], Iterator[ActionBundle]]:
