@@ -69,6 +69,7 @@ REASONS: dict[str, str] = {
     "format-invalide": "« {value} » n'a pas le format attendu pour la colonne « {column} » ({expected}).",
     "longueur-max": "« {column} » : {length} caractères, {max_length} au plus.",
     "valeur-negative": "« {column} » doit être supérieur ou égal à {min_value} (valeur « {value} »).",
+    "valeur-trop-grande": "« {column} » doit être inférieur ou égal à {max_value} (valeur « {value} »).",
     "valeur-non-autorisee": "« {value} » n'est pas une valeur autorisée pour « {column} » ({expected}).",
     "cle-dupliquee": "La clé « {value} » apparaît plusieurs fois dans la feuille « {sheet} » : aucune occurrence n'est retenue.",
     "date-fin-avant-debut": "La date de fin ({value}) est antérieure à la date de début.",

@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from schemas.extraction import is_valid_siret
+from schemas.extraction import MAX_INTEGER, is_valid_siret
 from schemas.sheets import Column, Sheet
 
 FORMATIONS = Sheet(
@@ -189,8 +189,8 @@ class ActionEntrySchema(pa.DataFrameModel):
     ref_action: Series[str] = pa.Field(nullable=False, str_length={"max_value": 128})
     ref_formation: Series[str] = pa.Field(nullable=False)
     id_action_cr: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=1)
-    nb_places_dispositif: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
-    nb_places_restantes: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    nb_places_dispositif: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, le=MAX_INTEGER)
+    nb_places_restantes: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0, le=MAX_INTEGER)
 
     @pa.check("siret", name="siret-invalide")
     @classmethod

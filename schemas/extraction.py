@@ -22,6 +22,8 @@ from schemas.sheets import Column, Kind, Sheet
 __all__ = ["Column", "Kind", "Sheet", "SHEETS", "MODELS"]
 
 MAX_INTITULE = 255
+#: The largest value of the store's INTEGER columns (places): more is refused on the row.
+MAX_INTEGER = 2**31 - 1
 RE_NUMERO_LOT = r"^[A-Z0-9]+20\d\d_\d+$"
 RE_CODE_POSTAL = r"^\d{5}$"
 RE_NDA = r"^\d{11}$"
@@ -205,7 +207,7 @@ class LotSchema(pa.DataFrameModel):
     territoire: Series[str] = pa.Field(nullable=True)
     formacodes: Series[str] = pa.Field(nullable=True)
     forfait_recrutement: Series[bool] = pa.Field(nullable=False)
-    nb_places: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=0)
+    nb_places: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=0, le=MAX_INTEGER)
     date_debut_prevue: Series[pd.Timestamp] = pa.Field(nullable=True)
     date_fin_prevue: Series[pd.Timestamp] = pa.Field(nullable=True)
 
@@ -241,7 +243,7 @@ class ActionSchema(pa.DataFrameModel):
     intitule: Series[str] = pa.Field(nullable=False, str_length={"max_value": MAX_INTITULE})
     code_postal: Series[str] = pa.Field(nullable=False)
     commune: Series[str] = pa.Field(nullable=False)
-    nb_places: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=1)
+    nb_places: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=1, le=MAX_INTEGER)
     duree_centre_h: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0)
     duree_entreprise_h: Series[pd.Float64Dtype] = pa.Field(nullable=True, ge=0)
     date_debut_prevue: Series[pd.Timestamp] = pa.Field(nullable=True)

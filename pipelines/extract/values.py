@@ -121,12 +121,16 @@ def parse_number(value: Any) -> float | None:
     return float(text)
 
 
+#: Beyond this a whole number has no place in a typed column (``Int64``) nor in the store.
+MAX_INT64 = 2**63 - 1
+
+
 def parse_int(value: Any) -> int | None:
     """A whole number (``12``, ``12.0``, ``1 200``); ``12,5`` is refused."""
     number = parse_number(value)
     if number is None:
         return None
-    if not number.is_integer():
+    if not number.is_integer() or abs(number) > MAX_INT64:
         raise BadValue("type-invalide")
     return int(number)
 

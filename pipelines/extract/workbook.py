@@ -44,6 +44,34 @@ class RawSheet:
             yield index + 1, cells
 
 
+# A sheet is expanded into a dense grid from A1 to its last used cell: a few bytes can declare
+# millions of empty cells. The grids of a workbook may hold at most one cell per
+# BYTES_PER_GRID_CELL bytes of its expanded XML (a stored cell takes at least ~15 bytes), and
+# never less than MIN_GRID_CELLS.
+BYTES_PER_GRID_CELL = 8
+MIN_GRID_CELLS = 5_000_000
+
+
+def _unreadable(file_name: str, exc: BaseException, sheet: str = "") -> ExtractionFileError:
+    """The refusal for a failure of calamine, or ``exc`` again when it is not one.
+
+    calamine raises its own error types; a Rust panic inside it (a date out of range, a cell
+    beyond the sheet's limits) surfaces as pyo3's ``PanicException``, a ``BaseException`` that
+    cannot be imported: it is recognised by name. Interrupts and exits are never swallowed.
+    """
+    if isinstance(exc, Exception):
+        where = f"feuille « {sheet} » : " if sheet else ""
+        return ExtractionFileError(file_name, "fichier-illisible", detail=f"{where}{exc}")
+    if type(exc).__name__ == "PanicException":
+        where = f"la feuille « {sheet} »" if sheet else "le classeur"
+        detail = (
+            f"{where} contient une valeur hors limites (par exemple un nombre démesuré dans une "
+            "cellule au format date, ou une cellule au-delà des limites d'Excel)"
+        )
+        return ExtractionFileError(file_name, "fichier-illisible", detail=detail)
+    raise exc
+
+
 def check_zip(path: Path, file_name: str, max_uncompressed: int) -> bool:
     """Check a workbook's zip before expanding it; return its 1904 date-system flag.
 
@@ -94,25 +122,73 @@ def read_workbook(path: Path, file_name: str, max_uncompressed: int) -> list[Raw
     date1904 = check_zip(path, file_name, max_uncompressed)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own error types
-        raise ExtractionFileError(file_name, "fichier-illisible", detail=str(exc)) from None
+    except BaseException as exc:
+        raise _unreadable(file_name, exc) from None
     sheets = []
+    budget = max(MIN_GRID_CELLS, _expanded_size(path) // BYTES_PER_GRID_CELL)
     try:
         for meta in workbook.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet":
                 continue
-            sheet = workbook.get_sheet_by_name(meta.name)
-            rows = sheet.to_python(skip_empty_area=False)
-            _fill_merged(rows, sheet.merged_cell_ranges or [])
-            sheets.append(RawSheet(name=meta.name, rows=rows, date1904=date1904))
-    except ExtractionFileError:
-        raise
-    except Exception as exc:
-        raise ExtractionFileError(file_name, "fichier-illisible", detail=str(exc)) from None
+            sheet, cells = _read_sheet(workbook, meta.name, file_name, budget)
+            budget -= cells
+            sheets.append(RawSheet(name=meta.name, rows=sheet, date1904=date1904))
     finally:
         workbook.close()
     logger.info("%s: %d worksheets read", file_name, len(sheets))
     return sheets
+
+
+def _read_sheet(
+    workbook: python_calamine.CalamineWorkbook, name: str, file_name: str, budget: int
+) -> tuple[list[list[Any]], int]:
+    """Read one sheet as rows from row 1, refused when its used range exceeds ``budget`` cells.
+
+    calamine holds the used range (first to last used cell) as a dense grid: its cells are
+    counted against the budget before any is converted. Rows above the range are empty lists
+    and cells left of it ``None``, so a lone cell far down or right costs next to nothing.
+
+    Returns:
+        The rows (merged cells filled) and the number of cells of the used range.
+    """
+    try:
+        sheet = workbook.get_sheet_by_name(name)
+        cells = sheet.height * sheet.width
+        if cells > budget:
+            raise ExtractionFileError(
+                file_name,
+                "fichier-illisible",
+                detail=f"la feuille « {name} » s'étend jusqu'à la cellule {_last_cell(sheet)}, "
+                "bien au-delà de son contenu : supprimez les lignes et colonnes vides après les "
+                "données",
+            )
+        top, left = sheet.start or (0, 0)
+        pad = [None] * left
+        rows: list[list[Any]] = [[] for _ in range(top)]
+        rows.extend(pad + cells_of_row for cells_of_row in sheet.to_python(skip_empty_area=True))
+        _fill_merged(rows, sheet.merged_cell_ranges or [])
+    except ExtractionFileError:
+        raise
+    except BaseException as exc:
+        raise _unreadable(file_name, exc, name) from None
+    return rows, cells
+
+
+def _last_cell(sheet: python_calamine.CalamineSheet) -> str:
+    """The last cell of a sheet's used range as Excel names it (``J1048576``)."""
+    row, column = sheet.end or (0, 0)
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+def _expanded_size(path: Path) -> int:
+    """The workbook's size once unzipped, as its zip declares it (checked by :func:`check_zip`)."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
 
 
 def _fill_merged(

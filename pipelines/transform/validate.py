@@ -30,6 +30,7 @@ BUILTIN_REASONS = {
     "not_nullable": "valeur-manquante",
     "field_uniqueness": "cle-dupliquee",
     "greater_than_or_equal_to": "valeur-negative",
+    "less_than_or_equal_to": "valeur-trop-grande",
     "str_length": "longueur-max",
     "isin": "valeur-non-autorisee",
     "in_range": "valeur-non-autorisee",
@@ -182,6 +183,8 @@ def _record_failures(
             context = {"length": len(str(frame.at[row, column])), "max_length": _arg(check, -1)}
         elif reason == "valeur-negative":
             context = {"min_value": _arg(check, 0)}
+        elif reason == "valeur-trop-grande":
+            context = {"max_value": _arg(check, 0)}
         elif reason == "valeur-non-autorisee" and value_column:
             context = {"expected": spec.column(value_column).expected or _arg_list(check)}
         problems.add(spec.name, row, column, reason, **context)

@@ -52,14 +52,6 @@ def rejects(path: Path) -> list[tuple[str, int, str | None, str]]:
     return [(e.sheet, e.row, e.column, e.reason) for e in report.errors]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a number beyond 64 bits in an integer column (nb_places = 1e30) passes "
-        "parse_int and overflows pd.Series(dtype='Int64'): OverflowError instead of a "
-        "type-invalide reject (pipelines/transform/parse.py _typed)"
-    ),
-)
 def test_an_integer_beyond_64_bits_is_a_row_reject(tmp_path: Path) -> None:
     sheets = minimal_sheets()
     sheets["Actions"][1][7] = 1e30
@@ -67,48 +59,38 @@ def test_an_integer_beyond_64_bits_is_a_row_reject(tmp_path: Path) -> None:
     assert ("actions", 2, "nb_places", "type-invalide") in rejects(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: -1e15 in a date-formatted cell makes calamine's to_python panic "
-        "(PanicException 'TimeDelta::milliseconds out of bounds', a BaseException that "
-        "read_workbook's `except Exception` lets through): the whole ingest crashes "
-        "(pipelines/extract/workbook.py read_workbook)"
-    ),
-)
-def test_a_huge_number_in_a_date_cell_is_a_row_reject(tmp_path: Path) -> None:
+def test_a_huge_number_in_a_date_cell_refuses_the_file_naming_its_sheet(tmp_path: Path) -> None:
+    """calamine cannot read such a cell (it panics converting it to a date): the file is
+    refused as unreadable, naming the sheet and the likely cause, never a crash."""
     sheets = minimal_sheets()
     sheets["Lots"][1][6] = dt.datetime(2025, 2, 1)  # a date-formatted cell
     path = write_workbook(tmp_path / NAME, sheets)
     book = openpyxl.load_workbook(path)
     book["Lots"]["G2"].value = -1e15  # the format stays: a typo in a date cell
     book.save(path)
-    assert ("lots", 2, "date_debut_prevue", "date-invalide") in rejects(path)
+    report, validated = validate_path(path, LIMITS)
+    assert validated is None and report.refusal is not None
+    assert report.refusal.reason == "fichier-illisible"
+    assert "la feuille « Lots » contient une valeur hors limites" in report.refusal.message
 
 
 def test_an_integer_beyond_the_stores_columns_is_a_row_reject(
-    engine: Engine, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    engine: Engine, tmp_path: Path
 ) -> None:
-    """3 000 000 000 places fit a 64-bit frame but not the store's INTEGER column."""
-    if db_url.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "bug: nb_places = 3e9 passes the schema (ge=1, no upper bound) and PostgreSQL's "
-            "INTEGER column refuses it at INSERT: the ingest raises DataError instead of "
-            "rejecting the row (schemas/extraction.py ActionSchema.nb_places, "
-            "schemas/store.py ActionRegion.nb_places)"
-        )))  # fmt: skip
+    """3 000 000 000 places fit a 64-bit frame but not the store's INTEGER column: the rows
+    are rejected with the bound, on both stores (PostgreSQL would refuse the INSERT)."""
     sheets = minimal_sheets()
     sheets["Actions"][1][7] = 3_000_000_000
     sheets["Lots"][1][4] = 3_000_000_000
     path = write_workbook(tmp_path / NAME, sheets)
     result = ingest_path(path, engine=engine, output_dir=tmp_path / "out", limits=LIMITS,
                          threshold=0.2, now=T0)  # fmt: skip
-    assert result.status in ("integree", "refusee")
-    if result.status == "integree" and not result.report.errors:
-        with open_session(engine) as db:
-            from schemas.store import ActionRegion
-
-            assert db.query(ActionRegion).filter_by(id_action_cr=100001).one().nb_places == 3e9
+    assert result.status == "integree"
+    located = {(e.sheet, e.row, e.column, e.reason): e.message for e in result.report.errors}
+    assert ("actions", 2, "nb_places", "valeur-trop-grande") in located
+    assert located[("lots", 2, "nb_places", "valeur-trop-grande")] == (
+        "« nb_places » doit être inférieur ou égal à 2147483647 (valeur « 3000000000 »)."
+    )
 
 
 # --------------------------------------------------------------------------- formulas
