@@ -109,18 +109,20 @@ def _show_ingest(document: dict[str, Any]) -> None:
     }
     console.out.print(f"{messages[document['status']]} (livraison {document.get('delivery_id')}).")
     if document.get("refusal"):
-        console.err.print(f"[bold red]Motif[/] — {document['refusal']['message']}")
+        console.err.print(f"[bold red]Motif[/] — {console.safe(document['refusal']['message'])}")
     states = (document.get("load") or {}).get("etats")
     if states:
         console.out.print(
             "Actions touchées par état : "
-            + ", ".join(f"{state} {n}" for state, n in states.items())
+            + ", ".join(f"{console.safe(state)} {n}" for state, n in states.items())
         )
     if document.get("quarantine"):
-        console.out.print(f"Lignes rejetées : {document['quarantine']}", soft_wrap=True)
+        console.out.print(
+            f"Lignes rejetées : {console.safe(document['quarantine'])}", soft_wrap=True
+        )
     if document.get("archive"):
         archive = get_settings().output_dir / document["archive"]
-        console.out.print(f"Archive : {archive}", soft_wrap=True)
+        console.out.print(f"Archive : {console.safe(archive)}", soft_wrap=True)
 
 
 @app.command()
@@ -141,7 +143,9 @@ def show(
 
     key = key.strip()
     if kind is not ShowKind.lot and not re.fullmatch(r"\d+(:\d{14})?", key):
-        console.err.print(f"Clé « {key} » invalide : un nombre (ID Action CR, N° OF) ou un SIRET.")
+        console.err.print(
+            f"Clé « {console.safe(key)} » invalide : un nombre (ID Action CR, N° OF) ou un SIRET."
+        )
         raise typer.Exit(2)
     with store(get_settings()) as engine, orm.Session(engine) as db:
         record: Any
@@ -153,7 +157,9 @@ def show(
             try:
                 organismes = inspect.show_organisme(db, key)
             except ValueError:
-                console.err.print(f"Clé « {key} » invalide : un N° OF, un SIRET ou of_cr:siret.")
+                console.err.print(
+                    f"Clé « {console.safe(key)} » invalide : un N° OF, un SIRET ou of_cr:siret."
+                )
                 raise typer.Exit(2) from None
             today = dt.datetime.now(dt.UTC).date()
             sirets = sorted({o["siret"] for o in organismes})
@@ -164,7 +170,7 @@ def show(
     if json_:
         console.emit_json(record)
     elif not record:
-        console.err.print(f"Aucun {kind.value} « {key} » dans le store.")
+        console.err.print(f"Aucun {kind.value} « {console.safe(key)} » dans le store.")
     elif kind is ShowKind.organisme:
         for item in record["organismes"]:
             console.show_mapping(f"organisme {item['of_cr']} — {item['siret']}", item)

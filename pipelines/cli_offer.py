@@ -41,7 +41,7 @@ def approve(
                 engine, selection, refuse=refuse, reason=reason, who=by
             )
         except ValueError as error:
-            console.err.print(str(error))
+            console.err.print(console.safe(error))
             raise typer.Exit(2) from None
         ids = [t.action_id for t in transitions]
         with open_session(engine) as db:
@@ -89,11 +89,13 @@ def template(
             actions = frame_actions_for(db, siret.strip())
             organisme = organisme_for(db, siret.strip())
         if not actions:
-            console.err.print(f"Aucune action de la Région pour le SIRET « {siret} ».")
+            console.err.print(
+                f"Aucune action de la Région pour le SIRET « {console.safe(siret)} »."
+            )
             raise typer.Exit(1)
     write_template(out, actions=actions, organisme=organisme)
     console.out.print(
-        f"Classeur de saisie écrit : {out} ({len(actions)} action(s) pré-remplie(s))."
+        f"Classeur de saisie écrit : {console.safe(out)} ({len(actions)} action(s) pré-remplie(s))."
     )
 
 
@@ -130,7 +132,7 @@ def publish(
                 lheo_version=lheo_version.value,
             )
         except ExportError as error:
-            console.err.print(f"[bold red]Publication refusée[/] — {error}")
+            console.err.print(f"[bold red]Publication refusée[/] — {console.safe(error)}")
             raise typer.Exit(2) from None
     if json_:
         console.emit_json(result.as_dict())

@@ -55,7 +55,7 @@ def run(
                     )
                 document = result.as_dict() | {"exit_code": result.exit_code}
     except AlreadyRunning as error:
-        console.err.print(error.message)
+        console.err.print(console.safe(error.message))
         raise typer.Exit(3) from None
     exit_code = int(document.pop("exit_code"))
     if json_:
@@ -106,17 +106,19 @@ def serve(
     try:
         timezone = check_timezone(timezone or settings.nightly_timezone)
     except ValueError as error:
-        console.err.print(f"catalogue serve : {error}")
+        console.err.print(f"catalogue serve : {console.safe(error)}")
         raise typer.Exit(2) from None
     flows = import_flows(settings)
     try:
         flows.nightly_schedule(cron, timezone)
     except ValueError as error:
-        console.err.print(f"catalogue serve : cron invalide {cron!r} ({error})")
+        console.err.print(
+            f"catalogue serve : cron invalide {console.safe(repr(cron))} ({console.safe(error)})"
+        )
         raise typer.Exit(2) from None
     problem = flows.api_problem()
     if problem:
-        console.err.print(f"catalogue serve : {problem}")
+        console.err.print(f"catalogue serve : {console.safe(problem)}")
         raise typer.Exit(2)
     flows.serve_nightly(cron, timezone)
 
@@ -151,10 +153,10 @@ def backfill(
     try:
         plan = plan_backfill(source, first, last)
     except ValueError as error:
-        console.err.print(f"catalogue backfill : {error}")
+        console.err.print(f"catalogue backfill : {console.safe(error)}")
         raise typer.Exit(2) from None
     for item in plan.ignored:
-        console.err.print(f"ignoré : {item['file']} ({item['reason']})")
+        console.err.print(f"ignoré : {console.safe(item['file'])} ({console.safe(item['reason'])})")
     flows = import_flows(settings)
     runner = flows.dask_runner(workers, dask_address)
     call = flows.backfill.with_options(task_runner=runner)
@@ -244,11 +246,15 @@ def replay(
 
     settings = get_settings()
     if not re.fullmatch(r"[0-9a-f]{32}", run_id):
-        console.err.print(f"catalogue replay : identifiant d'exécution invalide : {run_id!r}")
+        console.err.print(
+            f"catalogue replay : identifiant d'exécution invalide : {console.safe(repr(run_id))}"
+        )
         raise typer.Exit(2)
     folder = output or settings.output_dir / "replays" / run_id
     if folder.exists() and any(folder.iterdir()):
-        console.err.print(f"catalogue replay : le dossier de sortie n'est pas vide : {folder}")
+        console.err.print(
+            f"catalogue replay : le dossier de sortie n'est pas vide : {console.safe(folder)}"
+        )
         raise typer.Exit(2)
     target = settings.model_copy(update={"output_dir": folder, "database_url": into})
     folder.mkdir(parents=True, exist_ok=True)
@@ -261,7 +267,7 @@ def replay(
                 settings=target, original_releases=settings.output_dir / "releases",
             )  # fmt: skip
     except ReplayError as error:
-        console.err.print(f"catalogue replay : {error}")
+        console.err.print(f"catalogue replay : {console.safe(error)}")
         raise typer.Exit(2) from None
     finally:
         destination.dispose()

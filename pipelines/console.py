@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from pipelines.labels import COUNTER_LABELS, SHEET_TITLES, STATUS_LABELS
@@ -20,12 +22,39 @@ MAX_SHOWN = 50
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
+#: C0 and C1 control characters but tab and newline: ESC starts the terminal's escape
+#: sequences (retitle, clear, move the cursor), which a file name or a cell could carry.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(value: object) -> str:
+    """Text from a file or the store, harmless on a terminal: control characters replaced."""
+    return _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(value))
+
+
+def safe(value: object) -> str:
+    """Text from a file or the store, to put inside rich markup: shown as it is, never as
+    markup (``[/]`` in a header) nor as a terminal escape sequence."""
+    return escape(plain(value))
+
+
+class _PlainRecords(logging.Filter):
+    """Replace control characters in log records (file names and values reach the logs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = plain(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
 
 def setup_logging(verbose: bool, level: str) -> None:
     """Send the project's logs to stderr: ``level`` by default, INFO with ``-v``."""
     console_level = logging.INFO if verbose else logging.getLevelName(level.upper())
     handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
     handler.setLevel(console_level)  # records propagate to it whatever the root's level
+    handler.addFilter(_PlainRecords())
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
     logging.getLogger("pipelines").setLevel(console_level)
 
@@ -37,9 +66,9 @@ def emit_json(document: Any) -> None:
 
 def show_report(report: Report, *, title: str, all_errors: bool = False) -> None:
     """Print the counts per sheet, the warnings, the refusal and the rejected rows."""
-    out.print(f"[bold]{title}[/]")
+    out.print(f"[bold]{safe(title)}[/]")
     if report.refusal is not None:
-        err.print(f"[bold red]Livraison refusée[/] — {report.refusal.message}")
+        err.print(f"[bold red]Livraison refusée[/] — {safe(report.refusal.message)}")
     if report.counts:
         table = Table()
         table.add_column("Feuille")
@@ -48,13 +77,13 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
         for sheet, counts in report.counts.items():
             rejected = counts["rejected"]
             table.add_row(
-                SHEET_TITLES.get(sheet, sheet),
+                safe(SHEET_TITLES.get(sheet, sheet)),
                 str(counts["accepted"]),
                 f"[red]{rejected}[/]" if rejected else "0",
             )
         out.print(table)
     for warning in report.warnings:
-        out.print(f"[yellow]Avertissement[/] : {warning}")
+        out.print(f"[yellow]Avertissement[/] : {safe(warning)}")
     if report.errors:
         shown = report.errors if all_errors else report.errors[:MAX_SHOWN]
         out.print(f"[bold]Lignes rejetées[/] ({len(report.errors)} motifs) :")
@@ -62,8 +91,8 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
             where = f"{SHEET_TITLES.get(e.sheet, e.sheet)}, ligne {e.row}"
             if e.column:
                 where += f", colonne {e.column}"
-            out.print(f"  {where} [red]{e.reason}[/]", soft_wrap=True)
-            out.print(f"      {e.message}", soft_wrap=True, markup=False)
+            out.print(f"  {safe(where)} [red]{safe(e.reason)}[/]", soft_wrap=True)
+            out.print(f"      {plain(e.message)}", soft_wrap=True, markup=False)
         if len(shown) < len(report.errors):
             out.print(
                 f"… et {len(report.errors) - len(shown)} autres (--json pour la liste entière)."
@@ -72,7 +101,7 @@ def show_report(report: Report, *, title: str, all_errors: bool = False) -> None
 
 def show_mapping(title: str, record: dict[str, Any]) -> None:
     """Print one record of the store: its fields, then each nested list as its own table."""
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=safe(title), title_justify="left", show_header=False)
     table.add_column("champ", style="bold")
     table.add_column("valeur", overflow="fold")
     nested: dict[str, list[dict[str, Any]]] = {}
@@ -82,18 +111,18 @@ def show_mapping(title: str, record: dict[str, Any]) -> None:
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
             nested[key] = value
             continue
-        table.add_row(key, "" if value is None else str(value))
+        table.add_row(safe(key), "" if value is None else safe(value))
     out.print(table)
     for key, rows in nested.items():
         if not rows:
             continue
         columns = [c for c in rows[0] if c not in _INTERNAL]
-        sub = Table(title=f"{title} — {key}", title_justify="left")
+        sub = Table(title=safe(f"{title} — {key}"), title_justify="left")
         for column in columns:
             short = all(len(str(row.get(column) or "")) <= 14 for row in rows)
-            sub.add_column(column, overflow="fold", no_wrap=short)
+            sub.add_column(safe(column), overflow="fold", no_wrap=short)
         for row in rows:
-            sub.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+            sub.add_row(*("" if row.get(c) is None else safe(row.get(c)) for c in columns))
         out.print(sub)
 
 
@@ -109,12 +138,12 @@ def show_status(document: dict[str, Any]) -> None:
     for d in document["deliveries"]:
         deliveries.add_row(
             str(d["id"]),
-            d["file_name"],
+            safe(d["file_name"]),
             str(d["year"] or ""),
             str(d["received_at"])[:16].replace("T", " "),
-            STATUS_LABELS.get(d["status"], d["status"]),
+            safe(STATUS_LABELS.get(d["status"], d["status"])),
             str(d.get("rejects", "")),
-            d["sha256"][:8],
+            safe(d["sha256"][:8]),
         )
     out.print(deliveries)
     years = Table(title="Store par année (actifs / retirés)", title_justify="left")
@@ -150,9 +179,10 @@ def show_dashboard(board: dict[str, Any]) -> None:
         out.print(f"[bold]À corriger[/] ({len(board['a_corriger'])}) :")
         for item in board["a_corriger"]:
             out.print(
-                f"  {item['fiche']} [red]{item['regle']}[/] ({item['gravite']})", soft_wrap=True
+                f"  {safe(item['fiche'])} [red]{safe(item['regle'])}[/] ({safe(item['gravite'])})",
+                soft_wrap=True,
             )
-            out.print(f"      {item['message']}", soft_wrap=True, markup=False)
+            out.print(f"      {plain(item['message'])}", soft_wrap=True, markup=False)
 
 
 def show_release(document: dict[str, Any]) -> None:
@@ -174,7 +204,8 @@ def show_release(document: dict[str, Any]) -> None:
             formats = ", ".join(sorted({f["format"] for f in files}))
             table.add_row(f"{name} ({len(files)} fichiers)", "", formats, size)
     out.print(table)
-    out.print(f"Publication : {document['release']}", soft_wrap=True)
+    out.print(f"Publication : {safe(document['release'])}", soft_wrap=True)
     out.print(
-        f"Les consommateurs lisent : {document['current']} → {document['release']}", soft_wrap=True
+        f"Les consommateurs lisent : {safe(document['current'])} → {safe(document['release'])}",
+        soft_wrap=True,
     )
