@@ -32,7 +32,7 @@ from pipelines.load.frame_index import FrameIndex, read_frame_index
 from pipelines.load.offer import merge_entries
 from pipelines.load.offer_rows import ids_of
 from pipelines.load.quarantine import write_quarantine
-from pipelines.load.workflow import settle
+from pipelines.load.workflow import same_issues, settle
 from pipelines.transform.bundle import Issue
 from pipelines.transform.entries import ValidatedEntries, validate_entries
 from pipelines.transform.report import Refusal
@@ -156,15 +156,23 @@ def _merge_and_settle(
         db, entries, index, delivery_id=delivery_id, now=now, threshold=threshold,
         allow_mass_withdrawal=allow_mass_withdrawal,
     )  # fmt: skip
-    ids = ids_of(db, T_ACTIONS, "ref_action", set(entries.flags), {})
+    actions = entries.frames["actions"]
+    described = set(zip(actions["siret"], actions["ref_action"], strict=True))
+    ids = ids_of(db, T_ACTIONS, "ref_action", described, {})
     flags = {ids[k]: v for k, v in entries.flags.items() if k in ids}
+    # Every action the file describes is evaluated again, changed or not: what the frame
+    # overrides (flags) leaves the stored records as they were, and must still be reported.
+    touched = set(merged.changes) | set(ids.values())
     issues: dict[int, list[Issue]] = {}
     generic: set[str] = set()
-    for bundle in build_bundles(db, merged.changes, index, flags):
+    for bundle in build_bundles(db, touched, index, flags):
         rules, specific = rulebook.rules_for(bundle.programme, bundle.annee)
         if not specific:
             generic.add(f"{bundle.programme} {bundle.annee}")
         issues[int(bundle.ref.split("-")[1])] = evaluate(bundle, rules)
+    unchanged = {i for i in issues if i not in merged.changes and i not in merged.new_actions}
+    for action_id in same_issues(db, {i: issues[i] for i in unchanged}):
+        del issues[action_id]  # evaluated as before: nothing to write, no transition
     states = settle(db, issues, merged.changes, merged.new_actions, now=now, who=who)
     if generic:
         entries.report.warnings.append(

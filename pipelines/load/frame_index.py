@@ -51,10 +51,14 @@ class FrameIndex:
     sirets_of_of_cr: dict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
     organisme_ids: dict[tuple[int, str], int] = field(default_factory=dict)
     described: dict[int, tuple[str, str]] = field(default_factory=dict)
-    #: natural keys ``(siret, ref)`` of the offer's records already in the store, by table
-    stored: dict[str, set[tuple[str, str]]] = field(
-        default_factory=lambda: {"formations": set(), "actions": set(), "sessions": set()}
+    #: natural keys ``(siret, ref)`` of the offer's records already in the store, by table,
+    #: each with the Région actions (``actions_region.id``) it belongs to: its own for an
+    #: action, its action's for a session, its actions' for a formation
+    stored: dict[str, dict[tuple[str, str], set[int]]] = field(
+        default_factory=lambda: {"formations": {}, "actions": {}, "sessions": {}}
     )
+    #: ``actions_region.id`` -> the action of the Région
+    by_id: dict[int, FrameAction] = field(default_factory=dict)
 
     def sirets_of_organisation(self, siret: str) -> set[str]:
         """Every SIRET of the organisation(s) owning ``siret`` (itself included)."""
@@ -62,6 +66,10 @@ class FrameIndex:
         for of_cr in self.of_crs_of_siret.get(siret, ()):
             sirets |= self.sirets_of_of_cr[of_cr]
         return sirets
+
+    def region_actions_of(self, table: str, key: tuple[str, str]) -> list[FrameAction]:
+        """The Région actions a stored record belongs to (none when it is not stored)."""
+        return [self.by_id[i] for i in sorted(self.stored[table].get(key, ())) if i in self.by_id]
 
     def mandataire_sirets(self, of_cr: int) -> set[str]:
         """The establishments of a lot's mandataire."""
@@ -117,19 +125,27 @@ def read_frame_index(db: orm.Session) -> FrameIndex:
             forfait_recrutement=row[11],
             withdrawn=row[12] is not None or row[13] is not None,
         )
+        index.by_id[row[0]] = index.actions[row[1]]
     for organisme_id, of_cr, siret in db.execute(
         select(Organisme.id, Organisme.of_cr, Organisme.siret)
     ):
         index.of_crs_of_siret[siret].add(of_cr)
         index.sirets_of_of_cr[of_cr].add(siret)
         index.organisme_ids[(of_cr, siret)] = organisme_id
-    for action_region_id, siret, ref_action in db.execute(
-        select(Action.action_region_id, Action.siret, Action.ref_action)
-    ):
+    stored = index.stored
+    for key in db.execute(select(Formation.siret, Formation.ref_formation)).tuples():
+        stored["formations"][key] = set()
+    actions = select(
+        Action.action_region_id, Action.siret, Action.ref_action, Formation.siret,
+        Formation.ref_formation,
+    ).join(Formation, Action.formation_id == Formation.id)  # fmt: skip
+    for action_region_id, siret, ref_action, formation_siret, ref_formation in db.execute(actions):
         index.described[action_region_id] = (siret, ref_action)
-        index.stored["actions"].add((siret, ref_action))
-    index.stored["formations"].update(
-        db.execute(select(Formation.siret, Formation.ref_formation)).tuples()
+        stored["actions"][(siret, ref_action)] = {action_region_id}
+        stored["formations"][(formation_siret, ref_formation)].add(action_region_id)
+    sessions = select(Session.siret, Session.ref_session, Action.action_region_id).join(
+        Action, Session.action_id == Action.id
     )
-    index.stored["sessions"].update(db.execute(select(Session.siret, Session.ref_session)).tuples())
+    for siret, ref_session, action_region_id in db.execute(sessions):
+        stored["sessions"].setdefault((siret, ref_session), set()).add(action_region_id)
     return index

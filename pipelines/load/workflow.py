@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, delete, insert, orm, select, update
 
@@ -82,6 +83,29 @@ def record_issues(db: orm.Session, issues: Mapping[int, Sequence[Issue]]) -> Non
     ]  # fmt: skip
     if rows:
         db.execute(insert(T_ISSUES), rows)
+
+
+def same_issues(db: orm.Session, issues: Mapping[int, Sequence[Issue]]) -> set[int]:
+    """The actions whose stored issues are exactly ``issues`` (nothing to record for them)."""
+    ids = sorted(issues)
+    stored: dict[int, list[tuple[Any, ...]]] = {i: [] for i in ids}
+    columns = (T_ISSUES.c.rule, T_ISSUES.c.severity, T_ISSUES.c.record, T_ISSUES.c.field,
+               T_ISSUES.c.message)  # fmt: skip
+    for start in range(0, len(ids), 500):
+        statement = select(T_ISSUES.c.action_id, *columns).where(
+            T_ISSUES.c.action_id.in_(ids[start : start + 500])
+        )
+        for action_id, *values in db.execute(statement):
+            stored[action_id].append(tuple(values))
+    return {
+        action_id
+        for action_id in ids
+        if sorted(stored[action_id], key=repr)
+        == sorted(
+            ((i.rule, i.severity, i.record, i.field, i.message) for i in issues[action_id]),
+            key=repr,
+        )  # fmt: skip
+    }
 
 
 def apply(db: orm.Session, transitions: Iterable[Transition], *, now: dt.datetime, who: str) -> int:

@@ -85,16 +85,22 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
     writable = org_sirets | {
         fa.siret_formateur for fa in index.actions.values() if fa.of_mandataire_cr in org_of_crs
     }
+    sender = Sender(org_sirets, org_of_crs)
     accepted = _accepted(typed, problems)
     accepted["formations"] = _check_sirets(accepted["formations"], "formations", writable, problems)
+    accepted["formations"] = _check_owners(
+        accepted["formations"], "formations", index, sender, problems
+    )
     accepted["actions"], flags, years = _check_actions(
         accepted["actions"], index, org_sirets, org_of_crs, problems
     )
-    accepted["actions"] = _link(accepted, typed, index, problems, "actions", "formations")
+    accepted["actions"] = _check_owners(accepted["actions"], "actions", index, sender, problems)
+    accepted["actions"] = _link(accepted, typed, index, sender, problems, "actions", "formations")
     accepted["sessions"] = _check_sirets(accepted["sessions"], "sessions", writable, problems)
-    accepted["sessions"] = _link(accepted, typed, index, problems, "sessions", "actions")
+    accepted["sessions"] = _check_owners(accepted["sessions"], "sessions", index, sender, problems)
+    accepted["sessions"] = _link(accepted, typed, index, sender, problems, "sessions", "actions")
     accepted["informations_collectives"] = _link(
-        accepted, typed, index, problems, "informations_collectives", "sessions"
+        accepted, typed, index, sender, problems, "informations_collectives", "sessions"
     )
     _flag_responsables(accepted, index, flags)
     report = Report(file=raw.info.file_name, warnings=list(raw.warnings))
@@ -171,6 +177,38 @@ def _accepted(typed: dict[str, pd.DataFrame], problems: Problems) -> dict[str, p
     return {name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()}
 
 
+@dataclass(frozen=True)
+class Sender:
+    """The sending organisation: its establishments and its N° OF."""
+
+    sirets: set[str]
+    of_crs: set[int]
+
+    def may_write(self, fa: FrameAction) -> bool:
+        """Whether it may describe this action of the Région: mandataire of its lot, or its
+        formateur."""
+        return fa.of_mandataire_cr in self.of_crs or fa.siret_formateur in self.sirets
+
+
+def _check_owners(
+    frame: pd.DataFrame, sheet: str, index: FrameIndex, sender: Sender, problems: Problems
+) -> pd.DataFrame:
+    """Reject rows rewriting a stored record of another organisation's site that belongs to an
+    action of the Région the sender may not describe.
+
+    A mandataire writes under its formateurs' sites; a formateur working for several lots
+    keeps records for each: those of the other lots are not the mandataire's to touch.
+    """
+    ref = _REF_OF[sheet]
+    for row, siret, reference in zip(frame.index, frame["siret"], frame[ref], strict=True):
+        if siret in sender.sirets:
+            continue
+        owners = index.region_actions_of(sheet, (siret, reference))
+        if any(not sender.may_write(fa) for fa in owners):
+            problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_ITS_RECORD)
+    return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
+
+
 def _check_sirets(
     frame: pd.DataFrame, sheet: str, writable: set[str], problems: Problems
 ) -> pd.DataFrame:
@@ -183,6 +221,10 @@ def _check_sirets(
 
 _NOT_OWN = (
     "ce n'est pas un établissement de l'organisme, ni un site d'un lot dont il est mandataire"
+)
+_NOT_ITS_RECORD = (
+    "cette fiche de l'établissement décrit l'offre d'un lot où l'organisme n'est ni mandataire, "
+    "ni formateur"
 )
 _NOT_ITS_LOT = (
     "l'action n'appartient pas à un lot où l'organisme est mandataire, cotraitant ou formateur"
@@ -308,11 +350,16 @@ def _link(
     accepted: dict[str, pd.DataFrame],
     typed: dict[str, pd.DataFrame],
     index: FrameIndex,
+    sender: Sender,
     problems: Problems,
     child: str,
     parent: str,
 ) -> pd.DataFrame:
-    """Resolve each row's parent record, in the file then in the store; reject orphans."""
+    """Resolve each row's parent record, in the file then in the store; reject orphans.
+
+    A parent found in the store must belong to an action of the Région still active and
+    that the sender may describe (unless it is under one of the sender's own SIRETs).
+    """
     _, ref_column, link_column = _LINKS[child]
     parent_ref = _LINKS.get(parent, (None, f"ref_{parent[:-1]}", None))[1]
     parent_ref = {
@@ -336,7 +383,16 @@ def _link(
         elif len(candidates) == 1:
             links.append(next(iter(candidates)))
         elif (siret, ref) in index.stored[parent] and (siret, ref) not in rejected:
-            links.append(siret)
+            owners = index.region_actions_of(parent, (siret, ref))
+            if owners and all(fa.withdrawn for fa in owners):
+                value = owners[0].id_action_cr
+                problems.add(child, row, ref_column, "action-region-retiree", value=value)
+                links.append(None)
+            elif siret not in sender.sirets and not all(sender.may_write(fa) for fa in owners):
+                problems.add(child, row, "siret", "siret-non-autorise", detail=_NOT_ITS_RECORD)
+                links.append(None)
+            else:
+                links.append(siret)
         else:
             reason = _REJECTED[parent] if any(r == ref for _, r in rejected) else _UNKNOWN[parent]
             problems.add(child, row, ref_column, reason)

@@ -125,17 +125,6 @@ def test_an_action_of_another_lot_is_rejected(frame: Engine, tmp_path: Path) -> 
     assert after == comparable(before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a mandataire may write under a formateur site of its lots (writable SIRETs are "
-        "not scoped to lots), and the merge upserts by (siret, ref) without checking whose lot "
-        "the stored record belongs to: A rewrites C's formation, moves C's action A-C5 from "
-        "action 100005 (lot PSS2025_4 of mandataire 5000) to 100002 and changes its session "
-        "(pipelines/transform/entries.py _check_sirets/_check_actions, "
-        "pipelines/load/offer.py upsert)"
-    ),
-)
 def test_another_lot_cannot_be_reached_through_a_shared_formateur_site(
     frame: Engine, tmp_path: Path
 ) -> None:
@@ -179,15 +168,6 @@ def test_a_withdrawn_action_of_the_region_is_rejected(frame: Engine, tmp_path: P
     assert comparable(dump(frame)) == comparable(before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: a session row whose action is found in the store (not in the file) is linked "
-        "without checking that the action's Région action is still active: the session of "
-        "withdrawn action 100004 is updated and the action re-enters the workflow "
-        "(pipelines/transform/entries.py _link, index.stored branch)"
-    ),
-)
 def test_a_session_of_a_withdrawn_action_of_the_region_is_rejected(
     frame: Engine, tmp_path: Path
 ) -> None:
@@ -263,15 +243,6 @@ def test_the_regions_codes_places_and_responsable_win_and_are_flagged(
             assert [kept.get(row["id"]) for row in rows] == rows, name  # no stored row changed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: flags (frame wins) are only evaluated for actions whose stored records change "
-        "(build_bundles(merged.changes) in pipelines/ingest_entries.py _merge_and_settle); a "
-        "re-sent entry that contradicts the frame changes nothing, so it is overridden silently, "
-        "without the warning"
-    ),
-)
 def test_a_resent_entry_contradicting_the_frame_is_flagged(frame: Engine, tmp_path: Path) -> None:
     before = dump(frame)
     sheets = contradicting(minimal_entries(), "S-100001-1")
