@@ -101,6 +101,10 @@ REASONS: dict[str, str] = {
     "deja-en-cours": (
         "Un nightly est déjà en cours (processus {pid}) : celui-ci s'arrête sans rien faire."
     ),
+    "rien-de-nouveau": (
+        "Rien de nouveau depuis la publication {release} (mêmes livraisons, mêmes états, même "
+        "jour) : elle reste la publication courante."
+    ),
     "nightly-en-retard": (
         "Le nightly démarre à {started} (heure de Paris), après l'heure limite {latest} : "
         "il n'est pas lancé (catalogue run --force pour le lancer quand même)."

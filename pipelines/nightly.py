@@ -11,7 +11,9 @@ Plain orchestration (no Prefect): the CLI's ``catalogue run`` and the Prefect fl
    or already ingested: same SHA-256) or to ``refuses/`` with ``<name>.rapport.json`` (refused,
    or stopped by the mass-withdrawal guard), as ``<yyyymmddThhmmss>-<n>-<sanitised name>``;
 4. with ``auto_approve``, every action waiting for validation is validated (``who="nightly"``);
-5. a release is published (even when nothing new came: the feeds depend on the date);
+5. a release is published, unless nothing changed since the current one: same store (no
+   delivery recorded, no action changing state since: :func:`store_fingerprint`) and same
+   day (the feeds depend on the date); the current release then stays;
 6. the run is recorded (``runs`` table and ``<output_dir>/runs/<run_id>.json``), and a failed,
    partial or skipped run is notified (:mod:`pipelines.notify`).
 
@@ -24,6 +26,7 @@ published; **2** the run failed (publication, store, unexpected error) or was sk
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.dispatch import ingest_one, order_deliveries
@@ -44,11 +47,12 @@ from pipelines.inbox import DONE_DIR, REFUSED_DIR, aside_report, checksum, list_
 from pipelines.load import runs
 from pipelines.load.db import open_session
 from pipelines.load.deliveries import as_utc
-from pipelines.load.release import publish
+from pipelines.load.release import CURRENT, publish
 from pipelines.load.workflow import decide, select_actions
 from pipelines.notify import notify
 from pipelines.runlock import run_lock
 from pipelines.settings import Settings
+from schemas.store import ActionTransition, Delivery, Run
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class NightlyResult:
         counts: files ingested, already ingested, refused, stopped, ignored; rows rejected;
             actions approved.
         release: the release published (folder name under ``releases/``), if any.
+        fingerprint: the store's fingerprint when it published (:func:`store_fingerprint`).
         artefact: the run's JSON document under ``<output_dir>/runs/``.
     """
 
@@ -84,6 +89,7 @@ class NightlyResult:
     counts: dict[str, int] = field(default_factory=dict)
     release: str | None = None
     release_sha256: str | None = None
+    fingerprint: str | None = None
     artefact: Path | None = None
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
@@ -255,6 +261,7 @@ def _approve_and_publish(
     engine: Engine, settings: Settings, now: dt.datetime, result: NightlyResult
 ) -> None:
     result.counts["actions_approved"] = 0
+    result.counts["published"] = 0
     if settings.auto_approve:
         with open_session(engine, write=True) as db, db.begin():
             done = decide(
@@ -262,6 +269,14 @@ def _approve_and_publish(
                 reason="validée automatiquement par le nightly (CATALOGUE_AUTO_APPROVE)",
             )  # fmt: skip
         result.counts["actions_approved"] = len(done)
+    result.fingerprint = store_fingerprint(engine, now)
+    kept = unchanged_release(engine, settings.output_dir, result.fingerprint)
+    if kept is not None:
+        result.message = message("rien-de-nouveau", release=kept)
+        logger.info("nothing new since release %s: it stays current", kept)
+        if result.state == runs.RUNNING:
+            result.state = runs.SUCCEEDED
+        return
     try:
         published = publish(
             engine, output_dir=settings.output_dir, keep=settings.releases_keep, now=now,
@@ -272,8 +287,40 @@ def _approve_and_publish(
         return
     result.release = published.release.name
     result.release_sha256 = sha256_file(published.release / "manifest.json")
+    result.counts["published"] = 1
     if result.state == runs.RUNNING:
         result.state = runs.SUCCEEDED
+
+
+def store_fingerprint(engine: Engine, now: dt.datetime) -> str:
+    """A digest of what a release depends on: the store's deliveries and state changes, and the
+    day (Paris time) the feeds are dated.
+
+    Every change the feeds can show comes with a new delivery (ingested or refused: reports
+    list both) or a change of an action's state (entries, approvals, refusals); both tables
+    only grow. Two equal fingerprints: a release would be the same, byte for byte.
+    """
+    with open_session(engine) as db:
+        parts: dict[str, Any] = {
+            model.__tablename__: list(db.execute(select(func.count(), func.max(model.id))).one())
+            for model in (Delivery, ActionTransition)
+        }
+    parts["date_export"] = f"{as_utc(now).astimezone(PARIS):%Y-%m-%d}"
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unchanged_release(engine: Engine, output_dir: Path, fingerprint: str) -> str | None:
+    """The current release, when the nightly that published it saw the same ``fingerprint``."""
+    current = output_dir / CURRENT
+    if not current.is_symlink() or not (current.resolve() / "manifest.json").is_file():
+        return None
+    name = current.resolve().name
+    with open_session(engine) as db:
+        params = db.scalars(
+            select(Run.params).where(Run.release == name).order_by(Run.started_at.desc()).limit(1)
+        ).first()
+    return name if (params or {}).get("fingerprint") == fingerprint else None
 
 
 def _record_end(engine: Engine, run: Any, result: NightlyResult) -> None:
@@ -285,6 +332,7 @@ def _record_end(engine: Engine, run: Any, result: NightlyResult) -> None:
                 db, run, state=result.state, inputs=result.inputs, counts=result.counts,
                 release=result.release, release_sha256=result.release_sha256,
                 message=result.message, now=result.ended or run.started_at,
+                params={"fingerprint": result.fingerprint} if result.release else None,
             )  # fmt: skip
     except SQLAlchemyError:
         logger.exception("the end of run %s could not be recorded", result.run_id)

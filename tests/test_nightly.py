@@ -17,6 +17,7 @@ from pipelines.errors import ExportError
 from pipelines.load import release
 from pipelines.load.db import open_session
 from pipelines.load.runs import list_runs
+from pipelines.load.workflow import decide, select_actions
 from pipelines.nightly import LOCK_NAME, is_late, run_nightly
 from pipelines.runlock import run_lock
 from pipelines.settings import Settings
@@ -76,7 +77,7 @@ def test_a_nightly_ingests_in_order_moves_files_aside_and_publishes(
     assert all(len(i["sha256"]) == 64 for i in result.inputs)
     assert result.counts == {
         "ingested": 5, "already_ingested": 0, "refused": 1, "stopped": 0, "ignored": 1,
-        "rows_rejected": 6, "actions_approved": 0,
+        "rows_rejected": 6, "actions_approved": 0, "published": 1,
     }  # fmt: skip
     # the inbox keeps what it does not take
     assert sorted(p.name for p in inbox.iterdir()) == [
@@ -118,23 +119,39 @@ def test_a_second_nightly_on_the_same_files_changes_nothing(
     assert {i["status"] for i in second.inputs} == {"deja-integree"}
     assert {i["moved_to"].split("-", 2)[1] for i in second.inputs} == {"2"}  # never overwrites
     assert store_dump(engine) == dump
-    # a new release (the feeds depend on the date), byte-identical but for the run's id
-    assert first.release and second.release and first.release != second.release
+    # nothing new the same day: the current release stays, no other is built
     releases = settings.output_dir / "releases"
-    old, new = (_files(releases / r) for r in (first.release, second.release))
-    assert old.keys() == new.keys()
-    differ = {path for path in old if old[path] != new[path]}
-    assert "manifest.json" in differ and all(
-        p == "manifest.json" or p.startswith("rapport/") for p in differ
-    )  # the feeds are the same bytes; the manifest and the reports name the run
-
-    def unrun(content: bytes, run_id: str) -> bytes:
-        return content.replace(run_id.encode(), b"RUN").replace(run_id[:8].encode(), b"RUN")
-
-    assert all(
-        unrun(old[p], first.run_id or "") == unrun(new[p], second.run_id or "")
-        for p in differ - {"manifest.json"}
+    assert first.release and second.release is None and second.counts["published"] == 0
+    assert second.message == (
+        f"Rien de nouveau depuis la publication {first.release} (mêmes livraisons, mêmes états, "
+        "même jour) : elle reste la publication courante."
     )
+    assert (settings.output_dir / "current").resolve() == releases / first.release
+    assert sorted(p.name for p in releases.iterdir() if p.name != ".lock") == [first.release]
+    # the next day the feeds are dated again: a new release, of the same offer
+    third = run_nightly(engine, settings, inbox=inbox, now=NOW + dt.timedelta(days=1))
+    assert third.state == "succeeded" and third.release and third.counts["published"] == 1
+    assert (settings.output_dir / "current").resolve() == releases / third.release
+    assert store_dump(engine) == dump
+    old, new = (_files(releases / r) for r in (first.release, third.release))
+    assert old.keys() == new.keys()
+
+
+def test_a_change_of_state_the_same_day_is_published(
+    engine: Engine, tmp_path: Path, inbox: Path
+) -> None:
+    """Nothing new in the inbox, but actions validated since the last release: publish."""
+    settings = settings_for(tmp_path)
+    first = run_nightly(engine, settings, inbox=inbox, now=NOW)
+    with open_session(engine, write=True) as db, db.begin():
+        done = decide(
+            db, select_actions(db, all_valid=True), refuse=False, now=NOW, who="t", reason=None
+        )
+    assert done
+    second = run_nightly(engine, settings, inbox=inbox, now=NOW + dt.timedelta(hours=1))
+    assert second.release and second.release != first.release
+    third = run_nightly(engine, settings, inbox=inbox, now=NOW + dt.timedelta(hours=2))
+    assert third.release is None  # and then nothing new again
 
 
 def _files(folder: Path) -> dict[str, bytes]:

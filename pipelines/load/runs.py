@@ -62,6 +62,7 @@ def finish_run(
     release: str | None = None,
     release_sha256: str | None = None,
     message: str | None = None,
+    params: dict[str, Any] | None = None,
     now: dt.datetime,
 ) -> Run:
     """Record the end of a run.
@@ -75,6 +76,7 @@ def finish_run(
         release: the release it published (folder name), if any.
         release_sha256: the SHA-256 of that release's ``manifest.json`` (what a replay checks).
         message: why it failed or was skipped, in French.
+        params: added to the run's parameters (what it found, e.g. the store's fingerprint).
         now: when it ended.
 
     Raises:
@@ -86,6 +88,8 @@ def finish_run(
     run.state, run.ended_at = state, as_utc(now)
     run.inputs, run.counts = [dict(i) for i in inputs], dict(counts or {})
     run.release, run.release_sha256, run.message = release, release_sha256, message
+    if params:
+        run.params = {**(run.params or {}), **params}
     db.flush()
     logger.info("run %s ended %s", run.id, state)
     return run
