@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.cli import app
+from pipelines.cli import run
 
 if __name__ == "__main__":
-    app()
+    run()

@@ -3,18 +3,23 @@ its commands share. The commands live in ``cli_deliveries`` (validate, ingest, s
 and ``cli_offer`` (approve, template, publish).
 
 Exit codes: 0 all is well; 1 rows were rejected (the rest went through); 2 the delivery was
-refused as a whole, or stopped by the mass-withdrawal guard (or a publication refused).
+refused as a whole, or stopped by the mass-withdrawal guard (or a publication refused), or the
+store or the disk failed (:func:`run`: a French message, never a traceback).
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from pipelines import console
 from pipelines.settings import Settings, get_settings
@@ -27,6 +32,48 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 JSON = typer.Option(False, "--json", help="Une sortie JSON unique au lieu des tableaux.")
+logger = logging.getLogger(__name__)
+
+
+def run() -> None:
+    """The ``catalogue`` entry point: :data:`app`, with a failure of the store or of the disk
+    told in French (exit 2) instead of a traceback. Each delivery and each publication is all
+    or nothing, so what the message says about the state holds."""
+    try:
+        app()
+    except SQLAlchemyError as error:
+        logger.debug("store error", exc_info=True)
+        console.err.print(console.safe(store_failure(error)))
+        sys.exit(2)
+    except OSError as error:
+        logger.debug("disk error", exc_info=True)
+        console.err.print(console.safe(disk_failure(error)))
+        sys.exit(2)
+
+
+def store_failure(error: SQLAlchemyError) -> str:
+    """What to tell when the store failed (unreachable, connection dropped, locked)."""
+    if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+        return (
+            "Le store est occupé par une autre commande (base SQLite verrouillée) : "
+            "relancez quand elle aura fini. La livraison ou la publication en cours n'a rien écrit."
+        )
+    return (
+        f"Le store a échoué ({type(error.orig or error).__name__}) : base injoignable ou "
+        "connexion coupée. La livraison ou la publication en cours n'a rien écrit ; celles "
+        "déjà annoncées comme intégrées le restent. Relancez la commande."
+    )
+
+
+def disk_failure(error: OSError) -> str:
+    """What to tell when a file could not be read or written (disk full, file size limit)."""
+    full = error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    what = "disque plein" if full else (error.strerror or type(error).__name__)
+    return (
+        f"Écriture ou lecture impossible ({what}) : l'opération en cours est abandonnée, "
+        "le store et la publication courante sont inchangés. Relancez-la une fois le problème "
+        "réglé."
+    )
 
 
 @app.callback()

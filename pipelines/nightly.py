@@ -191,7 +191,11 @@ def _run_locked(
     result.run_id = result.run_id or _fallback_id()
     result.ended = now + dt.timedelta(seconds=time.monotonic() - clock)
     _record_end(engine, run, result)
-    result.artefact = _write_artefact(settings.output_dir, result)
+    try:
+        result.artefact = _write_artefact(settings.output_dir, result)
+    except OSError:  # a full disk: the run is recorded in the store, the alert still goes out
+        logger.exception("the run's artefact could not be written")
+        result.artefact = None
     if result.state in NOTIFIED and (settings.notify_url or settings.notify_command):
         notify(_event(result), command=settings.notify_command, url=settings.notify_url)
     logger.info("nightly %s: %s", result.run_id, result.state)

@@ -24,6 +24,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, orm
 from sqlalchemy.engine import URL, make_url
 
@@ -140,6 +142,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def _at_head(engine: Engine) -> bool:
+    """Whether the store's schema is already at the latest revision (read without locking)."""
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def upgrade_store(target: Engine | str | URL, revision: str = "head") -> None:
     """Bring the store's schema to ``revision`` (``alembic upgrade head``), in one transaction.
 
@@ -152,6 +161,8 @@ def upgrade_store(target: Engine | str | URL, revision: str = "head") -> None:
     """
     engine = target if isinstance(target, Engine) else make_engine(target)
     try:
+        if revision == "head" and _at_head(engine):
+            return  # nothing to do: no write lock (on SQLite it would wait for any writer)
         with for_writing(engine).begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("SELECT pg_advisory_xact_lock(8031920250)")
