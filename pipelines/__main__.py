@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.cli import run
+from pipelines.cli import app, run
+
+__all__ = ["app", "run"]
 
 if __name__ == "__main__":
     run()
