@@ -212,6 +212,9 @@ def store_delivery(
                 allow_mass_withdrawal=allow_mass_withdrawal,
                 now=now,
             )
+            # before the commit: a delivery recorded as ingested always has its quarantine
+            # (a kill in between leaves a file that the next attempt writes again)
+            quarantine = _quarantine(report, quarantine_dir, info)
     except MassWithdrawalError as error:
         logger.info("%s arrêtée : %s", info.file_name, error.reason)
         report.refusal = Refusal(info.file_name, error.reason, error.message)
@@ -224,7 +227,7 @@ def store_delivery(
         report,
         "integree",
         loaded.delivery_id,
-        _quarantine(report, quarantine_dir, info),
+        quarantine,
         archive_rel,
         loaded.as_dict(),
     )

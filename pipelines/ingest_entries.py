@@ -34,7 +34,7 @@ from pipelines.load.offer_rows import ids_of
 from pipelines.load.quarantine import write_quarantine
 from pipelines.load.workflow import same_issues, settle
 from pipelines.transform.bundle import Issue
-from pipelines.transform.entries import ValidatedEntries, validate_entries
+from pipelines.transform.entries import ValidatedEntries, entry_scope, validate_entries
 from pipelines.transform.report import Refusal
 from pipelines.transform.rules import evaluate
 from schemas.rules import RuleBook
@@ -107,7 +107,7 @@ def ingest_entry_path(
     assert organisation is not None
     try:
         with open_session(engine, write=True) as db, db.begin():
-            index = read_frame_index(db)
+            index = read_frame_index(db, entry_scope(raw, organisation))
             entries = validate_entries(raw, index, organisation)
             delivery = open_accepted_delivery(
                 db, info, entries.report, year=min(entries.years, default=None),
@@ -124,6 +124,11 @@ def ingest_entry_path(
                 allow_mass_withdrawal,
                 who,
             )
+            # before the commit: a delivery recorded as ingested always has its quarantine
+            quarantine = None
+            if entries.report.errors:
+                name = quarantine_name("saisie", organisation, info)
+                quarantine = write_quarantine(entries.report, output_dir / "quarantaine" / name)
     except MassWithdrawalError as error:
         report = entries.report
         report.refusal = Refusal(info.file_name, error.reason, error.message)
@@ -132,12 +137,6 @@ def ingest_entry_path(
                 db, info, report, "stopped", now, archive_path=archive, kind=KIND
             )
         return IngestResult(report, "arretee", stopped.id, archive=archive)
-    quarantine = None
-    if entries.report.errors:
-        quarantine = write_quarantine(
-            entries.report,
-            output_dir / "quarantaine" / quarantine_name("saisie", organisation, info),
-        )
     return IngestResult(entries.report, "integree", delivery.id, quarantine, archive, load)
 
 

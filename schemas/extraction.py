@@ -12,6 +12,8 @@ Source: ``shared/spec/extraction-region.md``.
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -126,10 +128,13 @@ ACTIONS = Sheet(
 SHEETS: tuple[Sheet, ...] = (PROGRAMMES, ORGANISMES, LOTS, ACTIONS)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def is_valid_siret(value: str) -> bool:
     """Tell whether a 14-digit SIRET has a valid key (Luhn, or La Poste's rule).
 
-    python-stdnum applies La Poste's rule (digit sum multiple of 5) to ``356000000…``.
+    python-stdnum applies La Poste's rule (digit sum multiple of 5) to ``356000000…``. Each
+    distinct SIRET is checked once (cached): a sheet names the same few thousand again and
+    again.
     """
     return bool(stdnum_siret.is_valid(value))
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, orm, select
+from sqlalchemy import DateTime, Table, orm, select
 
 from pipelines.load.frame_index import FrameIndex
 from pipelines.load.inspect import plain
@@ -52,8 +52,20 @@ def build_bundles(
 
 
 def _rows(db: orm.Session, table: Table, column: str, ids: Sequence[Any]) -> list[dict[str, Any]]:
-    statement = select(table).where(table.c[column].in_(ids)).order_by(table.c.id)
-    return [{k: plain_date(v) for k, v in row.items()} for row in db.execute(statement).mappings()]
+    """The rows of ``table`` whose ``column`` is in ``ids``, as :func:`plain_date` gives them
+    (only timestamp columns hold a value it changes: the others are copied as they are)."""
+    result = db.execute(select(table).where(table.c[column].in_(ids)).order_by(table.c.id))
+    keys = list(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result]
+    stamps = [k for k in keys if _is_timestamp(table, k)]
+    for row in rows:
+        for key in stamps:
+            row[key] = plain_date(row[key])
+    return rows
+
+
+def _is_timestamp(table: Table, key: str) -> bool:
+    return isinstance(table.c[key].type, DateTime)
 
 
 def plain_date(value: Any) -> Any:

@@ -35,10 +35,10 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from pipelines.errors import ExportError
-from pipelines.load.feeds import FeedFile, ReleaseContext
+from pipelines.load.feeds import Consumer, FeedFile, ReleaseContext, write_in_one_pass
 from pipelines.load.files import atomic_write_bytes, atomic_writer
 from pipelines.load.safe_csv import FORMULA_PREFIXES
-from pipelines.load.sites_feed import iter_records
+from pipelines.load.sites_feed import item_records
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,13 @@ class Classeur:
         self.sheet.autofilter(0, 0, self.rows, len(XLSX_COLUMNS) - 1)
         self.book.close()
 
+    def discard(self) -> None:
+        """Release an unfinished workbook's temporary files without writing it (the release is
+        abandoned); nothing once it is closed."""
+        if not self.book.fileclosed:
+            for worksheet in self.book.worksheets():
+                worksheet._opt_close()  # xlsxwriter's cleanup of its constant_memory files
+
 
 def write_catalogue(context: ReleaseContext) -> list[FeedFile]:
     """Write the catalogue under ``catalogue/``: the workbooks, the page and its data (one pass).
@@ -217,6 +224,11 @@ def write_catalogue(context: ReleaseContext) -> list[FeedFile]:
     Raises:
         ExportError: a file cannot be written.
     """
+    return write_in_one_pass(context, [catalogue_consumer])
+
+
+def catalogue_consumer(context: ReleaseContext) -> Consumer:
+    """:func:`write_catalogue` as a consumer of the release's pass over the offer."""
     folder = context.folder / FOLDER
     classeurs: dict[str, Classeur] = {}
     territoires: Counter[str] = Counter()
@@ -227,19 +239,22 @@ def write_catalogue(context: ReleaseContext) -> list[FeedFile]:
             data = stack.enter_context(atomic_writer(folder / "offre.js"))
             data.write(b'window.CATALOGUE_OFFRE = {"colonnes":' + json.dumps(PAGE_COLUMNS).encode())
             data.write(b',"sessions":[')
-            for _bundle, site in iter_records(context):
-                row = catalogue_row(site, context.today)
-                code = row["programme"]
-                if code not in classeurs:
-                    classeurs[code] = _open_classeur(stack, folder, site, classeurs, context)
-                classeurs[code].write(row)
-                data.write(b"\n" if total == 0 else b",\n")
-                data.write(page_line(row).encode("utf-8"))
-                total += 1
-                terminees += row["statut"] == "terminee"
-                territoires.update([row["territoire"]] if row["territoire"] else [])
-                formacodes.update(row["formacodes"])
+            while (item := (yield)) is not None:
+                for _session, site in item_records(item):
+                    row = catalogue_row(site, context.today)
+                    code = row["programme"]
+                    if code not in classeurs:
+                        classeurs[code] = _open_classeur(stack, folder, site, classeurs, context)
+                    classeurs[code].write(row)
+                    data.write(b"\n" if total == 0 else b",\n")
+                    data.write(page_line(row).encode("utf-8"))
+                    total += 1
+                    terminees += row["statut"] == "terminee"
+                    territoires.update([row["territoire"]] if row["territoire"] else [])
+                    formacodes.update(row["formacodes"])
             data.write(b"\n]};\n")
+            for classeur in classeurs.values():  # finished only at the end of the offer:
+                classeur.close()  # an abandoned release leaves them unwritten
         for classeur in classeurs.values():
             classeur.taille = _taille((folder / classeur.fichier).stat().st_size)
         for name in STATIC_FILES:
@@ -289,7 +304,7 @@ def _open_classeur(
         fichier = f"catalogue-{name}-{n}.xlsx"
     fh = stack.enter_context(atomic_writer(folder / fichier))
     classeur = Classeur.open(code, libelle, fichier, fh, context.export_date)
-    stack.callback(classeur.close)
+    stack.callback(classeur.discard)
     return classeur
 
 

@@ -277,13 +277,14 @@ def _load_children(
     """Upsert rows that name their parent by natural key (``parent``: table, key, foreign key)."""
     parent_table, parent_key, foreign_key = parent
     ids = _id_map(load, parent_table, parent_key)
+    lifecycle = _lifecycle(load, withdrawable=True)
     rows = []
     for row in load.rows[sheet]:
         if row[parent_key] not in ids:
             raise ValueError(f"{sheet} {row[key]}: unknown {parent_key} {row[parent_key]}")
-        child = {k: v for k, v in row.items() if k != parent_key}
-        child[foreign_key] = ids[row[parent_key]]
-        rows.append({**child, **_lifecycle(load, withdrawable=True)})
+        child = {**row, foreign_key: ids[row[parent_key]], **lifecycle}
+        del child[parent_key]
+        rows.append(child)
     return _upsert_withdrawable(load, sheet, table, key, rows)
 
 

@@ -1,15 +1,19 @@
 """What an entry is checked against: the Région's frame and the offer already in the store.
 
-Read once per entry file, as plain dictionaries (a year's frame is tens of thousands of rows).
+Read once per entry file, as plain dictionaries: only the part the file can reach (its
+organisation, its SIRETs, the Région actions it names), so that the cost of a file does not grow
+with the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import orm, select
+from sqlalchemy import ColumnElement, orm, select
 
 from schemas.store import Action, ActionRegion, Formation, Lot, Organisme, Programme, Session
 
@@ -86,9 +90,76 @@ class FrameIndex:
         return self.organisme_ids[(of_cr, sirets[0])] if sirets else None
 
 
-def read_frame_index(db: orm.Session) -> FrameIndex:
-    """Read the frame (every year) and the offer's action keys from the store."""
+@dataclass(frozen=True)
+class Scope:
+    """The part of the store one entry file can reach.
+
+    Attributes:
+        organisation: the sending organisation's SIRET (from the file name).
+        sirets: the SIRETs the file's records are written under.
+        id_actions_cr: the Région actions the file's actions name.
+    """
+
+    organisation: str
+    sirets: frozenset[str]
+    id_actions_cr: frozenset[int]
+
+
+#: Values per ``IN (...)``.
+IN_CHUNK = 500
+
+
+def read_frame_index(db: orm.Session, scope: Scope | None = None) -> FrameIndex:
+    """Read the frame (every year) and the offer's keys from the store, or what ``scope`` reaches.
+
+    With a scope, the index holds every organisme, the Région actions the file names or that
+    belong to lots of the organisation, and the offer's records under the file's and the
+    organisation's SIRETs with every Région action they belong to. Every lookup an entry file
+    makes (its SIRETs, its actions, the records it references) then gets the same answer as
+    from the whole index, at a cost that grows with the organisation, not with the store.
+    """
     index = FrameIndex()
+    for organisme_id, of_cr, siret in db.execute(
+        select(Organisme.id, Organisme.of_cr, Organisme.siret)
+    ):
+        index.of_crs_of_siret[siret].add(of_cr)
+        index.sirets_of_of_cr[of_cr].add(siret)
+        index.organisme_ids[(of_cr, siret)] = organisme_id
+    if scope is None:
+        _read_actions(db, index)
+        _read_formations(db, index)
+        _read_offer_actions(db, index)
+        _read_sessions(db, index)
+        return index
+    org_sirets = index.sirets_of_organisation(scope.organisation)
+    of_crs = {of for s in org_sirets for of in index.of_crs_of_siret.get(s, ())}
+    for chunk in _chunks(of_crs):
+        _read_actions(db, index, Lot.of_mandataire_cr.in_(chunk))
+    for chunk in _chunks(scope.id_actions_cr):
+        _read_actions(db, index, ActionRegion.id_action_cr.in_(chunk))
+    named = [fa.id for id_cr, fa in index.actions.items() if id_cr in scope.id_actions_cr]
+    for chunk in _chunks(named):  # who already describes them
+        _read_offer_actions(db, index, Action.action_region_id.in_(chunk))
+    for chunk in _chunks(scope.sirets | org_sirets):
+        _read_formations(db, index, Formation.siret.in_(chunk))
+        _read_offer_actions(db, index, Action.siret.in_(chunk))
+        _read_offer_actions(db, index, Formation.siret.in_(chunk))  # its formations' every action
+        _read_sessions(db, index, Session.siret.in_(chunk))
+    belong = {i for records in index.stored.values() for ids in records.values() for i in ids}
+    for chunk in _chunks(belong - set(index.by_id)):
+        _read_actions(db, index, ActionRegion.id.in_(chunk))
+    return index
+
+
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    """Sorted ``values`` in slices of at most :data:`IN_CHUNK`."""
+    ordered = sorted(values)
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]
+
+
+def _read_actions(db: orm.Session, index: FrameIndex, *where: ColumnElement[bool]) -> None:
+    """Add the Région actions matching ``where`` (all of them without) to the index."""
     rows = db.execute(
         select(
             ActionRegion.id,
@@ -108,6 +179,7 @@ def read_frame_index(db: orm.Session) -> FrameIndex:
         )
         .join(Lot, ActionRegion.lot_id == Lot.id)
         .join(Programme, Lot.programme_id == Programme.id)
+        .where(*where)
     )
     for row in rows:
         index.actions[row[1]] = FrameAction(
@@ -126,26 +198,35 @@ def read_frame_index(db: orm.Session) -> FrameIndex:
             withdrawn=row[12] is not None or row[13] is not None,
         )
         index.by_id[row[0]] = index.actions[row[1]]
-    for organisme_id, of_cr, siret in db.execute(
-        select(Organisme.id, Organisme.of_cr, Organisme.siret)
-    ):
-        index.of_crs_of_siret[siret].add(of_cr)
-        index.sirets_of_of_cr[of_cr].add(siret)
-        index.organisme_ids[(of_cr, siret)] = organisme_id
-    stored = index.stored
-    for key in db.execute(select(Formation.siret, Formation.ref_formation)).tuples():
-        stored["formations"][key] = set()
-    actions = select(
+
+
+def _read_formations(db: orm.Session, index: FrameIndex, *where: ColumnElement[bool]) -> None:
+    """Add the keys of the offer's formations matching ``where`` to the index."""
+    statement = select(Formation.siret, Formation.ref_formation).where(*where)
+    for key in db.execute(statement).tuples():
+        index.stored["formations"].setdefault(key, set())
+
+
+def _read_offer_actions(db: orm.Session, index: FrameIndex, *where: ColumnElement[bool]) -> None:
+    """Add the offer's actions matching ``where``: their keys, the Région action each describes,
+    and that action as one its formation belongs to."""
+    statement = select(
         Action.action_region_id, Action.siret, Action.ref_action, Formation.siret,
         Formation.ref_formation,
     ).join(Formation, Action.formation_id == Formation.id)  # fmt: skip
-    for action_region_id, siret, ref_action, formation_siret, ref_formation in db.execute(actions):
-        index.described[action_region_id] = (siret, ref_action)
-        stored["actions"][(siret, ref_action)] = {action_region_id}
-        stored["formations"][(formation_siret, ref_formation)].add(action_region_id)
-    sessions = select(Session.siret, Session.ref_session, Action.action_region_id).join(
+    stored = index.stored
+    for region_id, siret, ref_action, formation_siret, ref_formation in db.execute(
+        statement.where(*where)
+    ):
+        index.described[region_id] = (siret, ref_action)
+        stored["actions"][(siret, ref_action)] = {region_id}
+        stored["formations"].setdefault((formation_siret, ref_formation), set()).add(region_id)
+
+
+def _read_sessions(db: orm.Session, index: FrameIndex, *where: ColumnElement[bool]) -> None:
+    """Add the keys of the offer's sessions matching ``where``, with their Région action."""
+    statement = select(Session.siret, Session.ref_session, Action.action_region_id).join(
         Action, Session.action_id == Action.id
     )
-    for siret, ref_session, action_region_id in db.execute(sessions):
-        stored["sessions"].setdefault((siret, ref_session), set()).add(action_region_id)
-    return index
+    for siret, ref_session, region_id in db.execute(statement.where(*where)):
+        index.stored["sessions"].setdefault((siret, ref_session), set()).add(region_id)

@@ -20,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import Any
+import os
+import tempfile
+from typing import IO, Any
 
 from pipelines.errors import ExportError
-from pipelines.load.feeds import FeedFile, ReleaseContext
+from pipelines.load.feeds import Consumer, FeedFile, ReleaseContext, write_in_one_pass
 from pipelines.load.files import atomic_write_bytes, atomic_writer
-from pipelines.load.sites_feed import dumps_line, feed_schema, iter_records
+from pipelines.load.sites_feed import dumps_line, feed_schema, item_records
 
 logger = logging.getLogger(__name__)
 
@@ -121,41 +123,50 @@ def write_kairos(context: ReleaseContext) -> list[FeedFile]:
     Raises:
         ExportError: a file cannot be written.
     """
+    return write_in_one_pass(context, [kairos_consumer])
+
+
+def kairos_consumer(context: ReleaseContext) -> Consumer:
+    """:func:`write_kairos` as a consumer of the release's pass over the offer."""
     folder, count = context.folder / FOLDER, 0
-    held: dict[str, list[dict[str, str]]] = {}
     try:
-        with atomic_writer(folder / "sessions.jsonl") as jsonl:
-            for bundle, site in iter_records(context):
-                if not is_prescribable(site, context.today):
-                    continue
-                informations = to_come(site, context.today)
-                if informations:
-                    jsonl.write(dumps_line(kairos_record(site, informations)))
-                    count += 1
-                    continue
-                raison = (
-                    "informations-collectives-passees"
-                    if site["informations_collectives"]
-                    else "aucune-information-collective"
-                )
-                held.setdefault(bundle.siret, []).append(
-                    {
-                        "fas": site["code_fas"],
-                        "intitule": site["formation"]["intitule_formation"],
-                        "raison": raison,
-                        "message": RAISONS[raison],
-                    }
-                )
-        atomic_write_bytes(folder / "sessions.schema.json", feed_schema(SCHEMA_FILE))
-        report = json.dumps(held, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        atomic_write_bytes(folder / "non-diffusables.json", report.encode("utf-8"))
+        with (
+            atomic_writer(folder / "sessions.jsonl") as jsonl,
+            _HeldSpool() as held,
+        ):
+            while (item := (yield)) is not None:
+                for _session, site in item_records(item):
+                    if not is_prescribable(site, context.today):
+                        continue
+                    informations = to_come(site, context.today)
+                    if informations:
+                        jsonl.write(dumps_line(kairos_record(site, informations)))
+                        count += 1
+                        continue
+                    raison = (
+                        "informations-collectives-passees"
+                        if site["informations_collectives"]
+                        else "aucune-information-collective"
+                    )
+                    held.add(
+                        item.bundle.siret,
+                        {
+                            "fas": site["code_fas"],
+                            "intitule": site["formation"]["intitule_formation"],
+                            "raison": raison,
+                            "message": RAISONS[raison],
+                        },
+                    )
+            atomic_write_bytes(folder / "sessions.schema.json", feed_schema(SCHEMA_FILE))
+            with atomic_writer(folder / "non-diffusables.json") as report:
+                held.write(report)
         atomic_write_bytes(folder / "non-diffusables.schema.json", feed_schema(HELD_SCHEMA_FILE))
     except OSError as exc:
         raise ExportError(f"{FOLDER}/sessions.jsonl", f"écriture impossible : {exc}") from exc
-    held_count = sum(len(sessions) for sessions in held.values())
+    held_count = held.count
     logger.info(
         "%d sessions written to %s, %d without an information collective to come (%d organismes)",
-        count, FOLDER, held_count, len(held),
+        count, FOLDER, held_count, len(held.offsets),
     )  # fmt: skip
     return [
         FeedFile(f"{FOLDER}/sessions.jsonl", count, f"JSON Lines, kairos-ouiform {VERSION}"),
@@ -163,3 +174,45 @@ def write_kairos(context: ReleaseContext) -> list[FeedFile]:
         FeedFile(f"{FOLDER}/non-diffusables.json", held_count, f"JSON, non-diffusables {VERSION}"),
         FeedFile(f"{FOLDER}/non-diffusables.schema.json", 0, "JSON Schema 2020-12"),
     ]
+
+
+class _HeldSpool:
+    """The sessions held back from the feed, per SIRET, spooled to a temporary file (memory
+    does not grow with them): each one's JSON text is kept on disk, only its place in memory.
+
+    :meth:`write` gives exactly ``json.dumps(held, ensure_ascii=False, indent=2,
+    sort_keys=True) + "\\n"`` of ``held = {siret: [session, ...]}`` (SIRETs sorted, each one's
+    sessions in the order they were added), one SIRET at a time.
+    """
+
+    def __init__(self) -> None:
+        self.offsets: dict[str, list[tuple[int, int]]] = {}
+        self.count = 0
+
+    def __enter__(self) -> _HeldSpool:
+        self._file = tempfile.TemporaryFile()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+
+    def add(self, siret: str, session: dict[str, str]) -> None:
+        """Keep one session held back from the feed (``{fas, intitule, raison, message}``)."""
+        data = json.dumps(session, ensure_ascii=False).encode("utf-8")
+        self._file.seek(0, os.SEEK_END)
+        self.offsets.setdefault(siret, []).append((self._file.tell(), len(data)))
+        self._file.write(data)
+        self.count += 1
+
+    def write(self, out: IO[bytes]) -> None:
+        """Write the held sessions as ``non-diffusables.json``."""
+        out.write(b"{")
+        for n, siret in enumerate(sorted(self.offsets)):
+            sessions = []
+            for offset, size in self.offsets[siret]:
+                self._file.seek(offset)
+                sessions.append(json.loads(self._file.read(size)))
+            group = json.dumps({siret: sessions}, ensure_ascii=False, indent=2, sort_keys=True)
+            out.write((",\n" if n else "\n").encode("utf-8"))
+            out.write(group[2:-2].encode("utf-8"))  # without the braces' lines
+        out.write(b"\n}\n" if self.offsets else b"}\n")

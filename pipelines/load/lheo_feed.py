@@ -34,6 +34,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Generator
 from contextlib import ExitStack
 from functools import lru_cache
 from importlib import resources
@@ -44,7 +45,7 @@ from typing import Any
 from lxml import etree
 
 from pipelines.errors import ExportError
-from pipelines.load.feeds import FeedFile, ReleaseContext
+from pipelines.load.feeds import Consumer, FeedFile, OfferItem, ReleaseContext, write_in_one_pass
 from pipelines.transform.bundle import ActionBundle
 from pipelines.transform.lheo_export import (
     NAMESPACES,
@@ -66,6 +67,7 @@ from pipelines.transform.lheo_export_delta import (
     read_index,
 )
 from pipelines.transform.lheo_export_stream import Item, LheoStream, envelope
+from pipelines.transform.lheo_export_stream import digest as formation_digest
 from pipelines.transform.lheo_export_xml import Element, Xml
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ FOLDER = "offre-info"
 FEED = f"{FOLDER}/lheo.xml"
 INDEX = f"{FOLDER}/lheo-index.tsv"
 XSD_FILES = {"2.3": "lheo.xsd", "2.2": "lheo-2.2.xsd"}
+#: write buffer of the XML files (a formation is flushed to them in several small writes)
+BUFFER = 1 << 20
 #: Elements whose value is personal data: an XSD message about them never quotes the value.
 _PERSONAL = re.compile(r"'(?:\{[^}]*\})?(courriel|numtel|nom|prenom)'")
 _QUOTED_VALUE = re.compile(r"(value ')[^']*(')")
@@ -107,6 +111,12 @@ def write_lheo(context: ReleaseContext) -> list[FeedFile]:
             an envelope not valid against the XSD, an offer out of FAS-code order. No file of
             the feed is left.
     """
+    return write_in_one_pass(context, [lheo_consumer])
+
+
+def lheo_consumer(context: ReleaseContext) -> Consumer:
+    """:func:`write_lheo` as a consumer of the release's pass over the offer
+    (:func:`~pipelines.load.feeds.write_in_one_pass`)."""
     version = context.lheo_version
     if version not in NAMESPACES:
         raise ExportError(FEED, f"version LHEO inconnue « {version} » : 2.3 ou 2.2 attendue")
@@ -114,7 +124,7 @@ def write_lheo(context: ReleaseContext) -> list[FeedFile]:
     names = (FEED, delta_name(context), INDEX)
     parts = [context.folder / f"{name}.part" for name in names]
     try:
-        records = _write(context, version, parts)
+        records = yield from _write(context, version, parts)
     except BaseException:
         for part in parts:
             part.unlink(missing_ok=True)
@@ -141,29 +151,34 @@ class _Run:
         self.sessions = self.skipped = 0
 
 
-def _write(context: ReleaseContext, version: str, parts: list[Path]) -> list[int | None]:
-    """Stream the three files; return each one's records (None: not published)."""
+def _write(
+    context: ReleaseContext, version: str, parts: list[Path]
+) -> Generator[None, OfferItem | None, list[int | None]]:
+    """Stream the three files from the offer sent; return each one's records (None: not
+    published)."""
     x, schema = xml_builder(version), lheo_schema(version)
     since, previous = _previous_index(context.previous)
     run = _Run()
     with ExitStack() as stack:
-        full = LheoStream(stack.enter_context(parts[0].open("wb")), x)
+        full = LheoStream(stack.enter_context(parts[0].open("wb", buffering=BUFFER)), x)
         stack.callback(full.abort)
-        delta = LheoStream(stack.enter_context(parts[1].open("wb")), x)
+        delta = LheoStream(stack.enter_context(parts[1].open("wb", buffering=BUFFER)), x)
         stack.callback(delta.abort)
         index = stack.enter_context(parts[2].open("w", encoding="utf-8", newline="\n"))
         spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         index.write(index_header(version, f"{context.export_date:%Y%m%d}"))
         old = stack.enter_context(previous.open(encoding="utf-8")) if previous else None
         diff = IndexDiff(read_index(old)[2] if old else ())
-        for bundle in context.offer():
+        while (item := (yield)) is not None:
+            bundle = item.bundle
             element = _build(bundle, version)
             if element is None:
                 run.skipped += 1
                 continue
             _validate(schema, element, bundle.ref, version)
             etree.indent(element, space="  ", level=2)
-            digest = full.formation(element)
+            data = full.formation(element)
+            digest = formation_digest(data)
             index.write(f"{bundle.ref}\t{digest}\n")
             try:
                 change, withdrawn = diff.step(bundle.ref, digest)
@@ -172,7 +187,7 @@ def _write(context: ReleaseContext, version: str, parts: list[Path]) -> list[int
             _spool(spool, run, RETIREE, withdrawn)
             if change is not None:
                 _spool(spool, run, change, [bundle.ref])
-                delta.formation(element)
+                delta.formation_bytes(data)
             if run.first is None:
                 run.first = (bundle.ref, copy.deepcopy(element))
             run.sessions += len(bundle.sessions)
@@ -260,4 +275,12 @@ def _previous_index(previous: Path | None) -> tuple[str | None, Path | None]:
     return since, path
 
 
-__all__ = ["FEED", "INDEX", "delta_name", "lheo_schema", "write_lheo", "xsd_message"]
+__all__ = [
+    "FEED",
+    "INDEX",
+    "delta_name",
+    "lheo_consumer",
+    "lheo_schema",
+    "write_lheo",
+    "xsd_message",
+]

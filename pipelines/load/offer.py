@@ -21,7 +21,16 @@ from sqlalchemy import Table, orm, select, update
 
 from pipelines.load.frame_index import FrameIndex
 from pipelines.load.guard import check_mass_withdrawal
-from pipelines.load.offer_rows import Merge, MergeResult, history, ids_of, records, upsert
+from pipelines.load.offer_rows import (
+    IN_CHUNK,
+    Merge,
+    MergeResult,
+    history,
+    ids_of,
+    records,
+    upsert,
+    write_history,
+)
 from pipelines.load.offer_sessions import merge_sessions
 from pipelines.transform.entries import ValidatedEntries
 from schemas import store
@@ -82,6 +91,7 @@ def merge_entries(
     action_ids = _merge_actions(merge, entries, index, formation_ids)
     merge_sessions(merge, entries, index, action_ids)
     _withdraw_sessions(merge, gone)
+    write_history(merge)
     logger.info("%s: %s", entries.info.file_name, merge.result.counts)
     return merge.result
 
@@ -135,7 +145,6 @@ def _merge_actions(
     incoming = records(entries.frames["actions"])
     wanted = {(r["formation_siret"], r["ref_formation"]) for r in incoming}
     formations = ids_of(merge.db, T_FORMATIONS, "ref_formation", wanted, formation_ids)
-    frame_by_region = {fa.id: fa for fa in index.actions.values()}
     rows = []
     for r in incoming:
         row = {f: r.get(f) for f in ACTION_FIELDS}
@@ -158,7 +167,7 @@ def _merge_actions(
             merge.touch(action_id, "formation", merge.formation_changes[row["formation_id"]])
     dispositifs = []
     for r in incoming:
-        fa = frame_by_region[r["action_region_id"]]
+        fa = index.by_id[r["action_region_id"]]
         row = {f: r.get(f) for f in DISPOSITIF_FIELDS}
         row.update(
             action_id=ids[(r["siret"], r["ref_action"])],
@@ -180,14 +189,16 @@ def _withdraw_sessions(merge: Merge, gone: dict[Key, int]) -> None:
     if not gone:
         return
     ids = sorted(gone.values())
-    merge.db.execute(
-        update(T_SESSIONS)
-        .where(T_SESSIONS.c.id.in_(ids))
-        .values(withdrawn_at=merge.now, updated_at=merge.now, delivery_id=merge.delivery_id)
-    )
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        merge.db.execute(
+            update(T_SESSIONS)
+            .where(T_SESSIONS.c.id.in_(chunk))
+            .values(withdrawn_at=merge.now, updated_at=merge.now, delivery_id=merge.delivery_id)
+        )
+        rows = merge.db.execute(select(T_SESSIONS.c.action_id).where(T_SESSIONS.c.id.in_(chunk)))
+        for (action_id,) in rows:
+            merge.touch(action_id, "session", {"withdrawn_at"})
     for session_id in ids:
         history(merge, "sessions", session_id, [("withdrawn_at", None, merge.now)])
-    rows = merge.db.execute(select(T_SESSIONS.c.action_id).where(T_SESSIONS.c.id.in_(ids)))
-    for (action_id,) in rows:
-        merge.touch(action_id, "session", {"withdrawn_at"})
     merge.count("sessions", "withdrawn", len(ids))

@@ -17,6 +17,9 @@ from pipelines.load.rows import python_values
 from schemas import store
 
 Key = tuple[str, str]
+#: Values per ``IN (...)`` and rows per batch of inserts.
+IN_CHUNK = 500
+BATCH_SIZE = 2000
 T_HISTORY: Table = store.ChangeHistory.__table__  # type: ignore[assignment]
 
 
@@ -45,6 +48,8 @@ class Merge:
     delivery_id: int
     result: MergeResult
     formation_changes: dict[int, set[str]] = field(default_factory=dict)
+    #: rows of ``change_history`` not written yet (see :func:`write_history`)
+    history_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def touch(self, action_id: int, entity: str, fields: set[str]) -> None:
         """Note that fields of an action's record changed (nothing when ``fields`` is empty)."""
@@ -62,8 +67,18 @@ class Merge:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a frame as dicts of plain Python values."""
     columns = list(frame.columns)
-    values = [python_values(frame[c]) for c in columns]
+    values = [_plain_values(frame[c]) for c in columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _plain_values(series: pd.Series) -> list[Any]:
+    """A column as Python values; a column of texts is taken as it is (None for missing)."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string",
+        "empty",
+    ):
+        return series.where(series.notna(), None).tolist()
+    return python_values(series)
 
 
 def upsert(
@@ -171,13 +186,12 @@ def _existing(
     """The stored rows of ``keys``; ``lock``: PostgreSQL locks them until the commit (a
     concurrent writer of the same rows waits, then reads what this one wrote)."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    wanted = set(keys)
     first = table.c[key_columns[0]]
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        statement = select(table).where(first.in_(sorted({k[0] for k in chunk})))
+    for chunk in _chunks(sorted({k[0] for k in wanted}), IN_CHUNK):
+        statement = select(table).where(first.in_(chunk))
         if lock:
             statement = statement.order_by(table.c.id).with_for_update()
-        wanted = set(chunk)
         for row in db.execute(statement).mappings():
             key = tuple(row[k] for k in key_columns)
             if key in wanted:
@@ -206,13 +220,20 @@ def as_text(value: Any) -> str | None:
 def history(
     merge: Merge, entity: str, entity_id: int, changes: Iterable[tuple[str, Any, Any]]
 ) -> None:
-    rows = [
+    """Note the changed fields of a record in ``change_history`` (written by
+    :func:`write_history`, in one batch)."""
+    merge.history_rows.extend(
         {"entity": entity, "entity_id": entity_id, "field": f, "old": as_text(old),
          "new": as_text(new), "at": merge.now, "run_id": None, "delivery_id": merge.delivery_id}
         for f, old, new in changes
-    ]  # fmt: skip
-    if rows:
-        merge.db.execute(insert(T_HISTORY), rows)
+    )  # fmt: skip
+
+
+def write_history(merge: Merge) -> None:
+    """Write the ``change_history`` rows noted so far, in the order they were noted."""
+    for start in range(0, len(merge.history_rows), BATCH_SIZE):
+        merge.db.execute(insert(T_HISTORY), merge.history_rows[start : start + BATCH_SIZE])
+    merge.history_rows.clear()
 
 
 def ids_of(
@@ -220,12 +241,14 @@ def ids_of(
 ) -> dict[Key, int]:
     """Ids of records named by ``(siret, ref)``: from this file's merge, else from the store."""
     ids = dict(known)
-    missing = sorted(keys - set(ids))
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        statement = select(table.c.siret, table.c[ref], table.c.id).where(
-            table.c.siret.in_(sorted({s for s, _ in chunk}))
-        )
-        wanted = set(chunk)
-        ids.update({(s, r): i for s, r, i in db.execute(statement) if (s, r) in wanted})
+    missing = keys - set(ids)
+    for chunk in _chunks(sorted({s for s, _ in missing}), IN_CHUNK):
+        statement = select(table.c.siret, table.c[ref], table.c.id).where(table.c.siret.in_(chunk))
+        ids.update({(s, r): i for s, r, i in db.execute(statement) if (s, r) in missing})
     return ids
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    """``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

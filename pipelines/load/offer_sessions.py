@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, orm, select
 
 from pipelines.load.frame_index import FrameIndex
-from pipelines.load.offer_rows import Key, Merge, as_text, history, ids_of, records, upsert
+from pipelines.load.offer_rows import (
+    BATCH_SIZE,
+    IN_CHUNK,
+    Key,
+    Merge,
+    as_text,
+    history,
+    ids_of,
+    records,
+    upsert,
+)
 from pipelines.transform.entries import ValidatedEntries
 from schemas import store
 
@@ -77,29 +87,29 @@ def merge_sessions(
             ] if r.get("periode_inscription_type") or r.get("periode_inscription_debut") else [],
         }  # fmt: skip
     done = upsert(merge, T_SESSIONS, "sessions", ("siret", "ref_session"), rows, SESSION_FIELDS)
-    stored = _children(merge.db, [v[0] for v in done.values()])
+    # a new session has nothing stored under it yet
+    stored = _children(merge.db, [i for i, changed in done.values() if "*" not in changed])
     owners = {(r["siret"], r["ref_session"]): r["action_id"] for r in rows}
+    replaced: dict[str, list[tuple[int, bool]]] = {name: [] for name in _EMPTY}
     for key, (session_id, changed) in done.items():
         wanted_children = children[key]
-        moved = {
-            n
-            for n, v in wanted_children.items()
-            if stored.get(session_id, {}).get(n, _EMPTY[n]) != v
-        }
-        if moved:
-            _replace_children(merge, session_id, wanted_children, moved)
-            if "*" not in changed:
-                before = stored.get(session_id, {})
-                history(
-                    merge,
-                    "sessions",
-                    session_id,
-                    ((n, before.get(n), wanted_children[n]) for n in sorted(moved)),
-                )
-                if not changed:  # only its children moved: count the session as updated
-                    merge.count("sessions", "updated")
-                    merge.count("sessions", "unchanged", -1)
+        before = stored.get(session_id, {})
+        moved = {n for n, v in wanted_children.items() if before.get(n, _EMPTY[n]) != v}
+        for name in moved:
+            replaced[name].append((session_id, "*" in changed))
+        if moved and "*" not in changed:
+            history(
+                merge,
+                "sessions",
+                session_id,
+                ((n, before.get(n), wanted_children[n]) for n in sorted(moved)),
+            )
+            if not changed:  # only its children moved: count the session as updated
+                merge.count("sessions", "updated")
+                merge.count("sessions", "unchanged", -1)
         merge.touch(owners[key], "session", changed | moved)
+    by_id = {session_id: children[key] for key, (session_id, _) in done.items()}
+    _replace_children(merge, replaced, by_id)
 
 
 _EMPTY: dict[str, Any] = {
@@ -111,13 +121,17 @@ _EMPTY: dict[str, Any] = {
 
 def _mandataires(db: orm.Session, action_ids: set[int]) -> dict[int, int]:
     """Action id -> the N° OF of its lot's mandataire."""
-    statement = (
-        select(T_ACTIONS.c.id, store.Lot.of_mandataire_cr)
-        .join(store.ActionRegion, T_ACTIONS.c.action_region_id == store.ActionRegion.id)
-        .join(store.Lot, store.ActionRegion.lot_id == store.Lot.id)
-        .where(T_ACTIONS.c.id.in_(sorted(action_ids)))
-    )
-    return {a: of for a, of in db.execute(statement)}
+    found: dict[int, int] = {}
+    ids = sorted(action_ids)
+    for start in range(0, len(ids), IN_CHUNK):
+        statement = (
+            select(T_ACTIONS.c.id, store.Lot.of_mandataire_cr)
+            .join(store.ActionRegion, T_ACTIONS.c.action_region_id == store.ActionRegion.id)
+            .join(store.Lot, store.ActionRegion.lot_id == store.Lot.id)
+            .where(T_ACTIONS.c.id.in_(ids[start : start + IN_CHUNK]))
+        )
+        found.update({a: of for a, of in db.execute(statement)})
+    return found
 
 
 def _children(db: orm.Session, session_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -150,29 +164,45 @@ def _children(db: orm.Session, session_ids: list[int]) -> dict[int, dict[str, An
 
 
 def _replace_children(
-    merge: Merge, session_id: int, children: dict[str, Any], names: set[str]
+    merge: Merge, replaced: dict[str, list[tuple[int, bool]]], children: dict[int, dict[str, Any]]
 ) -> None:
-    db = merge.db
-    if "informations_collectives" in names:
-        db.execute(delete(T_INFOS).where(T_INFOS.c.session_id == session_id))
-        rows = [{**i, "date": dt.date.fromisoformat(i["date"]), "session_id": session_id}
-                for i in children["informations_collectives"]]  # fmt: skip
-        if rows:
-            db.execute(insert(T_INFOS), rows)
-    if "referents" in names:
-        db.execute(delete(T_REFERENTS).where(T_REFERENTS.c.session_id == session_id))
+    """Replace what hangs under sessions, table by table, in batches.
+
+    Args:
+        merge: the merge.
+        replaced: per kind of child, the sessions whose children of that kind changed, each
+            with whether it is new (nothing stored to delete).
+        children: session id -> its children as the file gives them.
+    """
+    for name, table in (
+        ("informations_collectives", T_INFOS),
+        ("referents", T_REFERENTS),
+        ("periodes_inscription", T_PERIODES),
+    ):
+        stale = [session_id for session_id, new in replaced[name] if not new]
+        for start in range(0, len(stale), IN_CHUNK):
+            chunk = stale[start : start + IN_CHUNK]
+            merge.db.execute(delete(table).where(table.c.session_id.in_(chunk)))
         rows = [
-            {"session_id": session_id, "type": t, **v} for t, v in children["referents"].items()
+            row
+            for session_id, _ in replaced[name]
+            for row in _child_rows(name, session_id, children[session_id][name])
         ]
-        if rows:
-            db.execute(insert(T_REFERENTS), rows)
-    if "periodes_inscription" in names:
-        db.execute(delete(T_PERIODES).where(T_PERIODES.c.session_id == session_id))
-        rows = [
-            {"session_id": session_id, "type": p["type"],
-             "date_debut": p["date_debut"] and dt.date.fromisoformat(p["date_debut"]),
-             "date_fin": p["date_fin"] and dt.date.fromisoformat(p["date_fin"])}
-            for p in children["periodes_inscription"]
-        ]  # fmt: skip
-        if rows:
-            db.execute(insert(T_PERIODES), rows)
+        for start in range(0, len(rows), BATCH_SIZE):
+            merge.db.execute(insert(table), rows[start : start + BATCH_SIZE])
+
+
+def _child_rows(name: str, session_id: int, value: Any) -> list[dict[str, Any]]:
+    """The rows of one kind of child of a session, as the store holds them."""
+    if name == "informations_collectives":
+        return [
+            {**i, "date": dt.date.fromisoformat(i["date"]), "session_id": session_id} for i in value
+        ]
+    if name == "referents":
+        return [{"session_id": session_id, "type": t, **v} for t, v in value.items()]
+    return [
+        {"session_id": session_id, "type": p["type"],
+         "date_debut": p["date_debut"] and dt.date.fromisoformat(p["date_debut"]),
+         "date_fin": p["date_fin"] and dt.date.fromisoformat(p["date_fin"])}
+        for p in value
+    ]  # fmt: skip

@@ -27,6 +27,8 @@ def write_quarantine(report: Report, path: Path) -> Path:
         ``path``.
     """
     rows = [(e.file, e.sheet, e.row, e.column, e.value, e.reason, e.message) for e in report.errors]
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # a write killed midway
+        stale.unlink(missing_ok=True)
     write_csv(path, QUARANTINE_HEADER, rows)
     logger.info("%d rejected rows written to the quarantine", len(rows))
     return path

@@ -32,9 +32,9 @@ from sqlalchemy import Engine, func, select, text
 from pipelines.errors import ExportError
 from pipelines.extract.source import sha256_file
 from pipelines.load.db import open_session
-from pipelines.load.feeds import FeedFile, ReleaseContext
+from pipelines.load.feeds import FeedFile, ReleaseContext, write_in_one_pass
 from pipelines.load.files import fsync_dir
-from pipelines.load.published import iter_published, published_action_ids
+from pipelines.load.published import iter_published, published_actions
 from pipelines.transform.bundle import ActionBundle
 from schemas import store
 
@@ -48,14 +48,23 @@ Writer = Callable[[ReleaseContext], list[FeedFile]]
 
 
 def default_writers() -> list[Writer]:
-    """The feeds of a release, in order (Kairos before the reports, which read its output)."""
-    from pipelines.load.catalogue_feed import write_catalogue
-    from pipelines.load.kairos_feed import write_kairos
-    from pipelines.load.lheo_feed import write_lheo
+    """The feeds of a release, in order: those made from the offer in one pass over it, then
+    the reports (which read the Kairos feed's output)."""
     from pipelines.load.reports import write_reports
-    from pipelines.load.sites_feed import write_sites
 
-    return [write_lheo, write_sites, write_kairos, write_catalogue, write_reports]
+    return [write_offer_feeds, write_reports]
+
+
+def write_offer_feeds(context: ReleaseContext) -> list[FeedFile]:
+    """LHEO, the regional sites, Kairos/Ouiform and the catalogue, written in one pass over the
+    offer (each action read from the store, and each session's record built, once)."""
+    from pipelines.load.catalogue_feed import catalogue_consumer
+    from pipelines.load.kairos_feed import kairos_consumer
+    from pipelines.load.lheo_feed import lheo_consumer
+    from pipelines.load.sites_feed import sites_consumer
+
+    consumers = [lheo_consumer, sites_consumer, kairos_consumer, catalogue_consumer]
+    return write_in_one_pass(context, consumers)
 
 
 @dataclass(frozen=True)
@@ -210,12 +219,17 @@ def _manifest(db: Any, context: ReleaseContext, files: list[FeedFile]) -> dict[s
         .where(store.Delivery.status == "accepted")
         .order_by(store.Delivery.id)
     ).all()
-    sessions = db.scalar(
-        select(func.count())
-        .select_from(store.Session)
-        .where(store.Session.withdrawn_at.is_(None))
-        .where(store.Session.action_id.in_(published_action_ids(db)))
-    )
+    published = published_actions().order_by(None).subquery()
+    actions, sessions = db.execute(
+        select(
+            select(func.count()).select_from(published).scalar_subquery(),
+            select(func.count())
+            .select_from(store.Session)
+            .where(store.Session.withdrawn_at.is_(None))
+            .where(store.Session.action_id.in_(select(published.c.id)))
+            .scalar_subquery(),
+        )
+    ).one()
     entries = []
     for feed in sorted(files, key=lambda f: f.path):
         path = context.folder / feed.path
@@ -235,7 +249,7 @@ def _manifest(db: Any, context: ReleaseContext, files: list[FeedFile]) -> dict[s
         "lheo_version": context.lheo_version,
         "inputs": [{"file": f, "kind": k, "sha256": s} for f, k, s in deliveries],
         "store": {
-            "actions_published": len(published_action_ids(db)),
+            "actions_published": actions,
             "sessions_published": sessions,
         },
         "files": entries,
@@ -269,16 +283,30 @@ def _prune(releases: Path, keep: int, current: Path) -> list[str]:
         p for p in releases.iterdir()
         if p.is_dir() and not p.name.startswith(".") and p != current
     ]  # fmt: skip
-    others.sort(key=lambda p: ((p / "manifest.json").stat().st_mtime_ns, p.name), reverse=True)
+    others.sort(key=_age, reverse=True)
     removed = []
     for old in others[max(keep, 1) - 1 :]:
-        shutil.rmtree(old)
+        shutil.rmtree(old, ignore_errors=True)
         removed.append(old.name)
     return sorted(removed)
 
 
+def _age(release: Path) -> tuple[int, str]:
+    """When a release was completed (its manifest's time); one a killed pruning left half
+    deleted, without its manifest, counts as the oldest."""
+    try:
+        return (release / "manifest.json").stat().st_mtime_ns, release.name
+    except FileNotFoundError:
+        return -1, release.name
+
+
 def _remove_stale(releases: Path) -> None:
-    """Remove releases left half-built by a killed run (never visible to consumers)."""
+    """Remove what a killed run left unfinished (never visible to consumers): releases being
+    built, and the new ``current`` link made but not yet renamed over the old one."""
     for stale in releases.glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(stale, ignore_errors=True)
         logger.warning("removed a release left unfinished: %s", stale.name)
+    for link in releases.parent.glob(f"{TMP_PREFIX}{CURRENT}-*"):
+        if link.is_symlink():
+            link.unlink()
+            logger.warning("removed a link left unfinished: %s", link.name)

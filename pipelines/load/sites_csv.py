@@ -13,7 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import IO, Any
@@ -41,11 +41,16 @@ class CsvColumn:
     header: str
     kind: str
     source: str
+    #: ``source`` split on its dots (computed once, not once per cell)
+    path: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", tuple(self.source.split(".")))
 
     def cell(self, record: dict[str, Any]) -> str:
         """This column's cell for a record, as CSV text (not yet escaped)."""
         value: Any = record
-        for key in self.source.split("."):
+        for key in self.path:
             value = value.get(key) if isinstance(value, dict) else None
         if value is None:
             return ""

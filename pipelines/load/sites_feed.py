@@ -27,11 +27,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipelines.errors import ExportError
-from pipelines.load.feeds import FeedFile, ReleaseContext
+from pipelines.load.feeds import Consumer, FeedFile, OfferItem, ReleaseContext, write_in_one_pass
 from pipelines.load.files import atomic_write_bytes, atomic_writer
 from pipelines.load.sites_csv import CSV_SCHEMA_FILE, CsvWriter, csv_columns, feed_schema
 
-__all__ = ["csv_columns", "feed_schema", "iter_records", "session_record", "write_sites"]
+__all__ = [
+    "csv_columns",
+    "feed_schema",
+    "item_records",
+    "iter_records",
+    "session_record",
+    "sites_consumer",
+    "write_sites",
+]
 from pipelines.transform.bundle import ActionBundle, SessionView
 from pipelines.transform.rules_text import as_date
 from schemas.lists import ETATS_RECRUTEMENT
@@ -66,8 +74,17 @@ def iter_records(context: ReleaseContext) -> Iterator[tuple[ActionBundle, dict[s
         ``(bundle, record)``; the record as :func:`session_record` builds it.
     """
     for bundle in context.offer():
-        for session in sorted(bundle.sessions, key=lambda s: int(s.fields["id"])):
-            yield bundle, session_record(bundle, session)
+        for _session, record in item_records(OfferItem(bundle)):
+            yield bundle, record
+
+
+def item_records(item: OfferItem) -> list[tuple[SessionView, dict[str, Any]]]:
+    """The records of an action's sessions (by session id), built once per pass: every feed of
+    the pass that reads them gets the same list (read only, never changed)."""
+    if item.records is None:
+        sessions = sorted(item.bundle.sessions, key=lambda s: int(s.fields["id"]))
+        item.records = [(s, session_record(item.bundle, s)) for s in sessions]
+    return item.records
 
 
 def session_record(bundle: ActionBundle, session: SessionView) -> dict[str, Any]:
@@ -266,6 +283,11 @@ def write_sites(context: ReleaseContext) -> list[FeedFile]:
     Raises:
         ExportError: a file cannot be written.
     """
+    return write_in_one_pass(context, [sites_consumer])
+
+
+def sites_consumer(context: ReleaseContext) -> Consumer:
+    """:func:`write_sites` as a consumer of the release's pass over the offer."""
     folder, count = context.folder / FOLDER, 0
     try:
         atomic_write_bytes(folder / "sessions.schema.json", feed_schema(SCHEMA_FILE))
@@ -276,10 +298,11 @@ def write_sites(context: ReleaseContext) -> list[FeedFile]:
         ):
             table = CsvWriter(raw)
             try:
-                for _bundle, record in iter_records(context):
-                    jsonl.write(dumps_line(record))
-                    table.write(record)
-                    count += 1
+                while (item := (yield)) is not None:
+                    for _session, record in item_records(item):
+                        jsonl.write(dumps_line(record))
+                        table.write(record)
+                        count += 1
             finally:
                 table.close()
     except OSError as exc:

@@ -4,8 +4,9 @@ Each table is handled in three steps: read what the store holds for the incoming
 (:func:`read_existing`), sort the incoming rows into new / changed / withdrawn-and-back /
 unchanged by their ``row_hash`` (:func:`plan_writes`), then send only the rows to write, in
 batches, as ``INSERT … ON CONFLICT (key) DO UPDATE … WHERE row_hash differs or withdrawn``
-(:func:`upsert_rows`). The ``WHERE`` repeats the plan's test in the database, so a row changed
-meanwhile by another transaction is still written right. Surrogate ids are never touched.
+(:func:`upsert_rows`; on PostgreSQL many rows go by ``COPY`` into a temporary table first).
+The ``WHERE`` repeats the plan's test in the database, so a row changed meanwhile by another
+transaction is still written right. Surrogate ids are never touched.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, orm, select, update
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 
 #: Rows per statement (executemany) and keys per ``IN (...)``.
 BATCH_SIZE = 2000
 IN_CHUNK = 900
+#: From this many rows, PostgreSQL gets them by ``COPY`` (fewer: a plain executemany).
+COPY_MIN_ROWS = 1000
 
 Key = tuple[Any, ...]
 
@@ -148,7 +153,8 @@ def upsert_rows(
     """Insert or update ``rows`` by natural key, in batches.
 
     On conflict every column but the key, ``id`` and ``created_at`` takes the incoming value,
-    only where the stored ``row_hash`` differs or the row is withdrawn.
+    only where the stored ``row_hash`` differs or the row is withdrawn. On PostgreSQL, many rows
+    are first copied (``COPY``) into a temporary table, then upserted by one statement.
 
     Args:
         db: the session (in the load's transaction).
@@ -159,17 +165,71 @@ def upsert_rows(
     """
     if not rows:
         return
-    insert = _dialect_insert(db, table)
-    excluded = insert.excluded
-    set_ = {c: excluded[c] for c in rows[0] if c not in key and c != "created_at"}
-    where = or_(table.c.row_hash != excluded.row_hash, table.c.withdrawn_at.is_not(None))
-    if newer_only:
-        where = and_(where, excluded.source_rank >= table.c.source_rank)
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c[k] for k in key], set_=set_, where=where
-    )
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy_upsert(db, table, rows, key=key, newer_only=newer_only)
+        return
+    statement = _upsert_statement(_dialect_insert(db, table), table, list(rows[0]), key, newer_only)
     for batch in chunks(rows, BATCH_SIZE):
         db.execute(statement, list(batch))
+
+
+def _upsert_statement(
+    insert: postgresql.Insert | sqlite.Insert,
+    table: Table,
+    columns: list[str],
+    key: Sequence[str],
+    newer_only: bool,
+) -> Any:
+    """``insert`` made an upsert: on conflict of ``key``, take the incoming values of the row
+    (but its ``created_at``) where its content changed or it was withdrawn."""
+    excluded = insert.excluded
+    set_ = {c: excluded[c] for c in columns if c not in key and c != "created_at"}
+    where = or_(table.c.row_hash != excluded.row_hash, table.c.withdrawn_at.is_not(None))
+    if newer_only:
+        # a row another transaction inserted meanwhile (two years loaded at once): the more
+        # recent delivery takes it, even with the same content, as one by one it would
+        newer = excluded.source_rank > table.c.source_rank
+        where = and_(or_(where, newer), excluded.source_rank >= table.c.source_rank)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[k] for k in key], set_=set_, where=where
+    )
+
+
+def _copy_upsert(
+    db: orm.Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Sequence[str],
+    newer_only: bool,
+) -> None:
+    """PostgreSQL: ``COPY`` the rows into a temporary table (dropped at commit), then upsert
+    them all with one ``INSERT … SELECT … ON CONFLICT``, in their order (new ids as with
+    :func:`upsert_rows`'s batches)."""
+    columns = list(rows[0])
+    quote = db.get_bind().dialect.identifier_preparer.quote
+    staging = f"staging_{table.name}"
+    names = ", ".join(quote(c) for c in columns)
+    driver = db.connection().connection.driver_connection  # psycopg, in the load's transaction
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{staging}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+            f"SELECT 0::bigint AS row_order, {names} FROM {quote(table.name)} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {staging} (row_order, {names}) FROM STDIN") as copy:
+            for row_order, row in enumerate(rows):
+                copy.write_row((row_order, *(row[c] for c in columns)))
+    finally:
+        cursor.close()
+    source = sa_table(staging, sa_column("row_order"), *(sa_column(c) for c in columns))
+    insert = postgresql.insert(table).from_select(
+        columns, select(*(source.c[c] for c in columns)).order_by(source.c.row_order)
+    )
+    db.execute(_upsert_statement(insert, table, columns, key, newer_only))
 
 
 def _dialect_insert(db: orm.Session, table: Table) -> postgresql.Insert | sqlite.Insert:

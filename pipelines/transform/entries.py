@@ -19,6 +19,7 @@ and the action carries a flag, reported as a warning by the rules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ import pandas as pd
 
 from pipelines.extract.extraction import RawDelivery
 from pipelines.extract.source import DeliveryInfo
-from pipelines.load.frame_index import FrameAction, FrameIndex
+from pipelines.extract.values import BadValue, parse_int, parse_siret
+from pipelines.load.frame_index import FrameAction, FrameIndex, Scope
 from pipelines.transform.report import Report
 from pipelines.transform.validate import Problems, check_sheet
 from schemas import store
@@ -127,6 +129,31 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
     )
 
 
+def entry_scope(raw: RawDelivery, organisation: str) -> Scope:
+    """The part of the store an entry file can reach: the SIRETs its records are written under
+    and the Région actions its actions name (cells that cannot be read do not count: their
+    rows are rejected)."""
+    sirets = {organisation}
+    for sheet in raw.sheets.values():
+        sirets |= _readable(sheet.raw["siret"], parse_siret)
+    id_actions_cr = _readable(raw.sheets["actions"].raw["id_action_cr"], parse_int)
+    return Scope(organisation, frozenset(sirets), frozenset(id_actions_cr))
+
+
+def _readable(cells: pd.Series, parser: Callable[[Any], Any]) -> set[Any]:
+    """The values of the cells that ``parser`` can read (each distinct cell read once)."""
+    values = set()
+    # keyed by type too: 1, 1.0 and True are equal but not parsed alike
+    for cell in {(type(c), c): c for c in cells.dropna()}.values():
+        try:
+            value = parser(cell)
+        except BadValue:
+            continue
+        if value is not None:
+            values.add(value)
+    return values
+
+
 def _store_lengths() -> dict[str, dict[str, int]]:
     """Entry table -> column -> the longest text the store keeps for it."""
     tables: dict[str, tuple[Any, ...]] = {
@@ -213,9 +240,8 @@ def _check_sirets(
     frame: pd.DataFrame, sheet: str, writable: set[str], problems: Problems
 ) -> pd.DataFrame:
     """Reject rows written under a SIRET the organisation may not write under."""
-    for row, siret in frame["siret"].items():
-        if siret not in writable:
-            problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_OWN)
+    for row in frame.index[~frame["siret"].isin(writable)]:
+        problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_OWN)
     return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
 
 
@@ -242,7 +268,7 @@ def _check_actions(
     flags: dict[Key, list[dict[str, Any]]] = {}
     years: set[int] = set()
     region_ids: list[int | None] = []
-    for row, action in actions.iterrows():
+    for row, action in zip(actions.index, actions.to_dict("records"), strict=True):
         fa = index.actions.get(int(action["id_action_cr"]))
         region_ids.append(fa.id if fa else None)
         key = (action["siret"], action["ref_action"])
@@ -282,7 +308,7 @@ def _check_actions(
     return actions.drop(index=sorted(problems.rows["actions"] & set(actions.index))), flags, years
 
 
-def _flags(action: pd.Series, fa: FrameAction) -> list[dict[str, Any]]:
+def _flags(action: dict[str, Any], fa: FrameAction) -> list[dict[str, Any]]:
     """What the entry says differently from the frame (the frame wins)."""
     found = []
     checks = (
@@ -312,12 +338,14 @@ def _flag_responsables(
         )
     }
     sessions = accepted["sessions"].dropna(subset=["organisme_responsable"])
-    for _, session in sessions.iterrows():
-        key = (session["action_siret"], session["ref_action"])
+    for action_siret, ref_action, given in zip(
+        sessions["action_siret"], sessions["ref_action"], sessions["organisme_responsable"],
+        strict=True,
+    ):  # fmt: skip
+        key = (action_siret, ref_action)
         fa = frame_of.get(key)
         if fa is None:
             continue
-        given = session["organisme_responsable"]
         mandataire = index.mandataire_sirets(fa.of_mandataire_cr)
         if given in mandataire:
             continue
@@ -375,8 +403,7 @@ def _link(
     rejected = set(zip(typed[parent]["siret"], typed[parent][parent_ref], strict=True)) - kept
     frame = accepted[child]
     links: list[str | None] = []
-    for row, record in frame.iterrows():
-        siret, ref = record["siret"], record[ref_column]
+    for row, siret, ref in zip(frame.index, frame["siret"], frame[ref_column], strict=True):
         candidates = by_ref.get(ref, set())
         if (siret, ref) in kept:
             links.append(siret)

@@ -20,16 +20,16 @@ Item = tuple[str, str, str]
 
 
 class _Tee:
-    """A binary file that also feeds what is written to a digest, while one is set."""
+    """A binary file that also keeps what is written, while ``kept`` is a list."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
-        self.digest: Any = None
+        self.kept: list[bytes] | None = None
 
     def write(self, data: bytes) -> int:
-        """Write ``data`` (and digest it)."""
-        if self.digest is not None:
-            self.digest.update(data)
+        """Write ``data`` (and keep it)."""
+        if self.kept is not None:
+            self.kept.append(data)
         return self.fh.write(data)
 
 
@@ -53,21 +53,30 @@ class LheoStream:
         self._offres = self._xf.element(x.tag("offres"))
         self._offres.__enter__()
 
-    def formation(self, element: Element) -> str:
+    def formation(self, element: Element) -> bytes:
         """Append ``element`` (indented for level 2) on its own lines.
 
         Returns:
-            The SHA-256 (hex) of the bytes written for it, from ``<formation`` to
-            ``</formation>``.
+            The bytes written for it, from ``<formation`` to ``</formation>`` (see
+            :func:`digest`; :meth:`formation_bytes` writes them again in another document).
         """
         self._xf.write("\n    ")
         self._xf.flush()
-        self._tee.digest = hashlib.sha256()
+        kept: list[bytes] = []
+        self._tee.kept = kept
         self._xf.write(element)
         self._xf.flush()
-        digest, self._tee.digest = self._tee.digest.hexdigest(), None
+        self._tee.kept = None
         self.count += 1
-        return str(digest)
+        return b"".join(kept)
+
+    def formation_bytes(self, data: bytes) -> None:
+        """Append a formation already serialised by :meth:`formation` (of a document of the
+        same LHEO version): the same bytes, without serialising the element again."""
+        self._xf.write("\n    ")
+        self._xf.flush()
+        self._tee.fh.write(data)
+        self.count += 1
 
     def finish(self, items: Iterable[Item]) -> None:
         """Close ``offres``, write the root extras (``items``, streamed), close the document."""
@@ -101,6 +110,11 @@ class LheoStream:
         if self._open:
             self._open = False
             self._file.__exit__(RuntimeError, None, None)  # lxml closes without checks
+
+
+def digest(data: bytes) -> str:
+    """The SHA-256 (hex) of a formation's bytes, as ``lheo-index.tsv`` holds it."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def envelope(x: Xml, formation: Element, items: Iterable[Item]) -> Element:

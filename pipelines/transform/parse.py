@@ -31,6 +31,9 @@ class CellProblem:
 def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
     """Parse every cell of a located sheet according to its column's kind.
 
+    Each distinct cell of a column is parsed once: a column repeats the same communes, dates
+    and keys over and over.
+
     Returns:
         The typed frame (same index as ``sheet.raw``) and the cells that could not be parsed.
     """
@@ -43,15 +46,29 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
             if column.kind == "date"
             else PARSERS[column.kind]
         )
+        failed = False if column.kind == "bool" else None
+        parsed: dict[tuple[type, Any], Any] = {}
         values: list[Any] = []
         for row, cell in zip(raw.index, raw[column.name], strict=True):
-            try:
-                values.append(parser(cell))
-            except BadValue as bad:
-                problems.append(CellProblem(int(row), column.name, bad.reason))
-                values.append(False if column.kind == "bool" else None)
+            # keyed by type too: 1, 1.0 and True are equal but not parsed alike
+            key = (type(cell), cell)
+            if key not in parsed:
+                parsed[key] = _parse(parser, cell)
+            value = parsed[key]
+            if isinstance(value, BadValue):
+                problems.append(CellProblem(int(row), column.name, value.reason))
+                value = failed
+            values.append(value)
         columns[column.name] = _typed(values, column.kind, raw.index)
     return pd.DataFrame(columns, index=raw.index), problems
+
+
+def _parse(parser: Callable[[Any], Any], cell: Any) -> Any:
+    """The parsed value of a cell, or the :class:`BadValue` saying why it cannot be read."""
+    try:
+        return parser(cell)
+    except BadValue as bad:
+        return bad
 
 
 def _typed(values: list[Any], kind: str, index: pd.Index) -> pd.Series:

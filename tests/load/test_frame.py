@@ -5,9 +5,24 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
+from pipelines.load import upsert
 from pipelines.transform.report import RowError
 from tests.load import factories as f
 from tests.load.helpers import at, by_key, dump, frame_tables, load
+
+
+@pytest.fixture(autouse=True, params=["executemany", "copy"])
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice on PostgreSQL: rows sent by executemany, and by ``COPY`` into a
+    temporary table (the path of large loads), which must leave the very same store."""
+    if request.param == "copy":
+        engine: Engine = request.getfixturevalue("engine")
+        if engine.dialect.name != "postgresql":
+            pytest.skip("COPY is PostgreSQL's")
+        monkeypatch.setattr(upsert, "COPY_MIN_ROWS", 1)
+    else:
+        monkeypatch.setattr(upsert, "COPY_MIN_ROWS", 10**9)
+    return str(request.param)
 
 
 def test_first_load_inserts_every_row_and_the_delivery(engine: Engine) -> None:

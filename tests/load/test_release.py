@@ -3,6 +3,7 @@ leaves ``current`` as it was (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -11,14 +12,22 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from pipelines.errors import ExportError
-from pipelines.load.feeds import FeedFile, ReleaseContext
-from pipelines.load.release import publish
+from pipelines.load.catalogue_feed import catalogue_consumer, write_catalogue
+from pipelines.load.db import open_session
+from pipelines.load.feeds import Consumer, FeedFile, ReleaseContext, write_in_one_pass
+from pipelines.load.kairos_feed import write_kairos
+from pipelines.load.lheo_feed import lheo_consumer, write_lheo
+from pipelines.load.release import publish, write_offer_feeds
+from pipelines.load.sites_feed import sites_consumer, write_sites
+from pipelines.transform.bundle import ActionBundle
+from tests.load.contexts import release as release_context
 
 T0 = dt.datetime(2025, 3, 2, 1, 0, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +116,55 @@ def test_a_kill_during_a_publication_leaves_current_as_it_was(
                     writers=[count_writer])  # fmt: skip
     assert target(out) == again.release
     assert not any(p.name.startswith(".tmp-") for p in (out / "releases").iterdir())
+
+
+def test_the_offer_feeds_read_the_offer_once_and_write_what_each_feed_writes_alone(
+    published: Engine, tmp_path: Path
+) -> None:
+    """One pass over the store feeds LHEO, the regional sites, Kairos and the catalogue, and
+    each file is byte for byte what its feed writes on its own (the reports read Kairos's)."""
+    passes: list[int] = []
+
+    def counted(context: ReleaseContext) -> ReleaseContext:
+        def offer() -> Iterator[ActionBundle]:
+            passes.append(1)
+            return context.offer()
+
+        return dataclasses.replace(context, offer=offer)
+
+    def offer_feeds(context: ReleaseContext) -> list[FeedFile]:
+        return write_offer_feeds(counted(context))
+
+    result = publish(published, output_dir=tmp_path / "out", now=T0, writers=[offer_feeds])
+    assert passes == [1]
+    together = {f["path"]: f for f in result.manifest["files"]}
+    alone: dict[str, bytes] = {}
+    for writer in (write_lheo, write_sites, write_kairos, write_catalogue):
+        folder = tmp_path / writer.__name__
+        release = publish(published, output_dir=folder, now=T0, writers=[writer]).release
+        for path in release.rglob("*"):
+            if path.is_file() and path.name != "manifest.json":
+                alone[path.relative_to(release).as_posix()] = path.read_bytes()
+    assert set(alone) == set(together) and len(together) > 15
+    for name, data in alone.items():
+        assert (result.release / name).read_bytes() == data, name
+    assert together["offre-info/lheo.xml"]["records"] == 46
+
+
+def test_a_feed_failing_during_the_pass_leaves_no_file_of_any_feed(
+    published: Engine, tmp_path: Path
+) -> None:
+    def broken(context: ReleaseContext) -> Consumer:
+        seen = 0
+        while (item := (yield)) is not None:
+            seen += len(item.bundle.sessions)
+            if seen > 20:
+                raise ExportError("x", "invalide", record=item.bundle.ref)
+        return []
+
+    with open_session(published) as db:
+        context = release_context(tmp_path / "release", published, db)
+        with pytest.raises(ExportError):
+            write_in_one_pass(context, [lheo_consumer, sites_consumer, broken, catalogue_consumer])
+    left = [p for p in (tmp_path / "release").rglob("*") if p.is_file()]
+    assert [p.name for p in left if not p.name.endswith("schema.json")] == []
