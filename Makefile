@@ -54,3 +54,16 @@ lint: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache
+
+.PHONY: bench bench-quick
+
+## bench: the benchmark (not part of `make test`; hours at 500k: see benchmarks/README.md):
+## every stage at 10k, 100k and 500k sessions, 3 runs, against floors and a naive baseline,
+## written to benchmarks/RESULTS.md; BENCH_ARGS="--sizes 100000 --runs 1" to narrow it
+bench: $(STAMP)
+	@$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+## bench-quick: the CI smoke benchmark (N=10k, SQLite), written to var/bench/RESULTS-quick.md;
+## exits 1 when a ratio is past its generous threshold
+bench-quick: $(STAMP)
+	@$(BIN)/python -m benchmarks.bench --quick $(BENCH_ARGS)

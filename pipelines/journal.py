@@ -171,6 +171,7 @@ def publish_release(
         run = runs.start_run(
             db, kind="publish", now=started, params={"lheo_version": lheo_version, "keep": keep}
         )
+    fingerprint = runs.store_fingerprint(engine, started)  # what the nightly compares with
     state, message = runs.FAILED, "erreur inattendue : voir le journal"
     result: PublishResult | None = None
     try:
@@ -190,4 +191,5 @@ def publish_release(
                 release=result.release.name if result else None,
                 release_sha256=sha256_file(result.release / "manifest.json") if result else None,
                 counts={"fichiers": len(result.manifest["files"])} if result else {},
+                params={"fingerprint": fingerprint} if result else None,
             )  # fmt: skip

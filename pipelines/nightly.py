@@ -12,7 +12,7 @@ Plain orchestration (no Prefect): the CLI's ``catalogue run`` and the Prefect fl
    or stopped by the mass-withdrawal guard), as ``<yyyymmddThhmmss>-<n>-<sanitised name>``;
 4. with ``auto_approve``, every action waiting for validation is validated (``who="nightly"``);
 5. a release is published, unless nothing changed since the current one: same store (no
-   delivery recorded, no action changing state since: :func:`store_fingerprint`) and same
+   delivery recorded, no action changing state since: :func:`~pipelines.load.runs.store_fingerprint`) and same
    day (the feeds depend on the date); the current release then stays;
 6. the run is recorded (``runs`` table and ``<output_dir>/runs/<run_id>.json``), and a failed,
    partial or skipped run is notified (:mod:`pipelines.notify`).
@@ -26,7 +26,6 @@ published; **2** the run failed (publication, store, unexpected error) or was sk
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipelines.dispatch import ingest_one, order_deliveries
@@ -52,7 +51,7 @@ from pipelines.load.workflow import decide, select_actions
 from pipelines.notify import notify
 from pipelines.runlock import run_lock
 from pipelines.settings import Settings
-from schemas.store import ActionTransition, Delivery, Run
+from schemas.store import Run
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class NightlyResult:
         counts: files ingested, already ingested, refused, stopped, ignored; rows rejected;
             actions approved.
         release: the release published (folder name under ``releases/``), if any.
-        fingerprint: the store's fingerprint when it published (:func:`store_fingerprint`).
+        fingerprint: the store's fingerprint when it published (:func:`~pipelines.load.runs.store_fingerprint`).
         artefact: the run's JSON document under ``<output_dir>/runs/``.
     """
 
@@ -273,7 +272,7 @@ def _approve_and_publish(
                 reason="validée automatiquement par le nightly (CATALOGUE_AUTO_APPROVE)",
             )  # fmt: skip
         result.counts["actions_approved"] = len(done)
-    result.fingerprint = store_fingerprint(engine, now)
+    result.fingerprint = runs.store_fingerprint(engine, now)
     kept = unchanged_release(engine, settings.output_dir, result.fingerprint)
     if kept is not None:
         result.message = message("rien-de-nouveau", release=kept)
@@ -294,24 +293,6 @@ def _approve_and_publish(
     result.counts["published"] = 1
     if result.state == runs.RUNNING:
         result.state = runs.SUCCEEDED
-
-
-def store_fingerprint(engine: Engine, now: dt.datetime) -> str:
-    """A digest of what a release depends on: the store's deliveries and state changes, and the
-    day (Paris time) the feeds are dated.
-
-    Every change the feeds can show comes with a new delivery (ingested or refused: reports
-    list both) or a change of an action's state (entries, approvals, refusals); both tables
-    only grow. Two equal fingerprints: a release would be the same, byte for byte.
-    """
-    with open_session(engine) as db:
-        parts: dict[str, Any] = {
-            model.__tablename__: list(db.execute(select(func.count(), func.max(model.id))).one())
-            for model in (Delivery, ActionTransition)
-        }
-    parts["date_export"] = f"{as_utc(now).astimezone(PARIS):%Y-%m-%d}"
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def unchanged_release(engine: Engine, output_dir: Path, fingerprint: str) -> str | None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from pipelines.errors import ExportError
+from pipelines.journal import publish_release
 from pipelines.load import release
 from pipelines.load.db import open_session
 from pipelines.load.runs import list_runs
@@ -307,3 +308,18 @@ def test_nightly_settings_are_checked(tmp_path: Path) -> None:
         settings_for(tmp_path, nightly_latest_start="25:00")
     with pytest.raises(ValidationError, match="http"):
         settings_for(tmp_path, notify_url="file:///etc/passwd")
+
+
+def test_a_manual_publication_counts_as_the_current_release(
+    engine: Engine, tmp_path: Path, inbox: Path
+) -> None:
+    """`catalogue publish` records the store's fingerprint too: a nightly with nothing new the
+    same day keeps that release."""
+    settings = settings_for(tmp_path)
+    first = run_nightly(engine, settings, inbox=inbox, now=NOW)
+    manual = publish_release(
+        engine, output_dir=settings.output_dir, keep=5, now=NOW + dt.timedelta(hours=1)
+    )
+    assert manual.release.name != first.release
+    second = run_nightly(engine, settings, inbox=inbox, now=NOW + dt.timedelta(hours=2))
+    assert second.release is None and second.message and manual.release.name in second.message

@@ -9,16 +9,21 @@ The functions take ``db`` and never commit: the caller owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import orm, select, update
+from sqlalchemy import Engine, func, orm, select, update
 
 from pipelines.load.deliveries import as_utc
-from schemas.store import Run
+from schemas.store import ActionTransition, Delivery, Run
+
+PARIS = ZoneInfo("Europe/Paris")
 
 logger = logging.getLogger(__name__)
 
@@ -144,3 +149,21 @@ def run_document(run: Run) -> dict[str, Any]:
         "params": dict(run.params or {}),
         "message": run.message,
     }
+
+
+def store_fingerprint(engine: Engine, now: dt.datetime) -> str:
+    """A digest of what a release depends on: the store's deliveries and state changes, and the
+    day (Paris time) the feeds are dated.
+
+    Every change the feeds can show comes with a new delivery (ingested or refused: reports
+    list both) or a change of an action's state (entries, approvals, refusals); both tables
+    only grow. Two equal fingerprints: a release would be the same, byte for byte.
+    """
+    with orm.Session(engine) as db:
+        parts: dict[str, Any] = {
+            model.__tablename__: list(db.execute(select(func.count(), func.max(model.id))).one())
+            for model in (Delivery, ActionTransition)
+        }
+    parts["date_export"] = f"{as_utc(now).astimezone(PARIS):%Y-%m-%d}"
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
