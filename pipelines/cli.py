@@ -53,13 +53,14 @@ def run() -> None:
 
 def store_failure(error: SQLAlchemyError) -> str:
     """What to tell when the store failed (unreachable, connection dropped, locked)."""
-    if isinstance(error, OperationalError) and "database is locked" in str(error.orig):
+    cause = getattr(error, "orig", None) or error  # the driver's exception, when there is one
+    if isinstance(error, OperationalError) and "database is locked" in str(cause):
         return (
             "Le store est occupé par une autre commande (base SQLite verrouillée) : "
             "relancez quand elle aura fini. La livraison ou la publication en cours n'a rien écrit."
         )
     return (
-        f"Le store a échoué ({type(error.orig or error).__name__}) : base injoignable ou "
+        f"Le store a échoué ({type(cause).__name__}) : base injoignable ou "
         "connexion coupée. La livraison ou la publication en cours n'a rien écrit ; celles "
         "déjà annoncées comme intégrées le restent. Relancez la commande."
     )

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, orm
 
@@ -66,7 +66,7 @@ def ingest_files(
         )  # fmt: skip
     documents: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
-    state, message = runs.FAILED, "erreur inattendue : voir le journal"
+    state, message = runs.FAILED, cast(str | None, "erreur inattendue : voir le journal")
     try:
         for path in paths:
             sha256 = checksum(path, settings.max_file_mb * 2**20)
@@ -172,7 +172,7 @@ def publish_release(
             db, kind="publish", now=started, params={"lheo_version": lheo_version, "keep": keep}
         )
     fingerprint = runs.store_fingerprint(engine, started)  # what the nightly compares with
-    state, message = runs.FAILED, "erreur inattendue : voir le journal"
+    state, message = runs.FAILED, cast(str | None, "erreur inattendue : voir le journal")
     result: PublishResult | None = None
     try:
         result = publish(

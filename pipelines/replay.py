@@ -161,7 +161,7 @@ def replay(
 def _publish(into: Engine, settings: Settings, run: Run) -> Any:
     return publish(
         into, output_dir=settings.output_dir, keep=max(settings.releases_keep, 2),
-        lheo_version=(run.params or {}).get("lheo_version", "2.3"),
+        lheo_version=str((run.params or {}).get("lheo_version", "2.3")),
         now=as_utc(run.started_at), run_id=run.id,
     )  # fmt: skip
 

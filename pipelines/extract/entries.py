@@ -7,30 +7,25 @@ parse-and-check pipeline follows (``pipelines.transform.entries``).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
 from pathlib import Path
 
 from pipelines.errors import ExtractionFileError
 from pipelines.extract.extraction import RawDelivery, locate_sheets
-from pipelines.extract.source import DeliveryInfo, name_date, sha256_file
+from pipelines.extract.source import (  # noqa: F401 (names re-exported)
+    RE_ENTRY_NAME,
+    DeliveryInfo,
+    name_date,
+    parse_entry_name,
+    sha256_file,
+)
 from pipelines.extract.workbook import read_workbook
 from schemas.entries import ENTRY_SHEETS
 
 logger = logging.getLogger(__name__)
 
 #: ``saisie_<siret>_<yyyymmdd>`` (``.xlsx``, ``.xlsm`` or ``.xml``).
-RE_ENTRY_NAME = re.compile(r"^saisie_(?P<siret>\d{14})_(?P<date>\d{8})\.(?:xlsx|xlsm|xml)$", re.I)
 ENTRY_SUFFIXES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xml": "lheo"}
-
-
-def parse_entry_name(file_name: str) -> tuple[str | None, dt.date | None]:
-    """Read the organisation's SIRET and the date from ``saisie_<siret>_<yyyymmdd>``."""
-    match = RE_ENTRY_NAME.match(file_name)
-    if not match:
-        return None, None
-    return match["siret"], name_date(match["date"])
 
 
 def is_entry_file(path: Path) -> bool:

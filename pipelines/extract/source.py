@@ -73,3 +73,16 @@ def sha256_files(files: dict[str, Path]) -> str:
         digest.update(b"\0")
         digest.update(sha256_file(files[name]).encode())
     return digest.hexdigest()
+
+
+#: An organisation's entry file: ``saisie_<siret>_<yyyymmdd>.xlsx|.xlsm|.xml``.
+RE_ENTRY_NAME = re.compile(r"^saisie_(?P<siret>\d{14})_(?P<date>\d{8})\.(?:xlsx|xlsm|xml)$", re.I)
+
+
+def parse_entry_name(file_name: str) -> tuple[str | None, dt.date | None]:
+    """Read the organisation's SIRET and the date from ``saisie_<siret>_<yyyymmdd>`` (here, not in
+    ``extract.entries``, so that reading names needs neither pandas nor pandera)."""
+    match = RE_ENTRY_NAME.match(file_name)
+    if not match:
+        return None, None
+    return match["siret"], name_date(match["date"])

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, orm, select
 
-from pipelines.extract.entries import parse_entry_name
+from pipelines.extract.source import parse_entry_name
 from pipelines.load.dashboard import offer_states
 from pipelines.load.published import published_action_ids
 from pipelines.load.workflow import REFUSEE, STATES, VALIDEE
