@@ -44,10 +44,10 @@ class RawSheet:
             yield index + 1, cells
 
 
-# A sheet is expanded into a dense grid from A1 to its last used cell: a few bytes can declare
-# millions of empty cells. The grids of a workbook may hold at most one cell per
-# BYTES_PER_GRID_CELL bytes of its expanded XML (a stored cell takes at least ~15 bytes), and
-# never less than MIN_GRID_CELLS.
+# calamine holds a sheet's used range (first to last used cell) as a dense grid: a few bytes
+# can declare millions of empty cells. The used ranges of a workbook may hold at most one cell
+# per BYTES_PER_GRID_CELL bytes of its expanded XML (a stored cell takes at least ~15 bytes),
+# and never less than MIN_GRID_CELLS.
 BYTES_PER_GRID_CELL = 8
 MIN_GRID_CELLS = 5_000_000
 
