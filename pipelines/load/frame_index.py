@@ -71,9 +71,10 @@ class FrameIndex:
             sirets |= self.sirets_of_of_cr[of_cr]
         return sirets
 
-    def region_actions_of(self, table: str, key: tuple[str, str]) -> list[FrameAction]:
-        """The Région actions a stored record belongs to (none when it is not stored)."""
-        return [self.by_id[i] for i in sorted(self.stored[table].get(key, ())) if i in self.by_id]
+    def region_actions_of(self, table: str, key: tuple[str, str]) -> list[FrameAction | None]:
+        """The Région actions a stored record belongs to (none when it is not stored); None for
+        one this index did not read (its scope): callers treat it as out of reach."""
+        return [self.by_id.get(i) for i in sorted(self.stored[table].get(key, ()))]
 
     def mandataire_sirets(self, of_cr: int) -> set[str]:
         """The establishments of a lot's mandataire."""

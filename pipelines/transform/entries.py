@@ -231,7 +231,7 @@ def _check_owners(
         if siret in sender.sirets:
             continue
         owners = index.region_actions_of(sheet, (siret, reference))
-        if any(not sender.may_write(fa) for fa in owners):
+        if any(fa is None or not sender.may_write(fa) for fa in owners):
             problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_ITS_RECORD)
     return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
 
@@ -411,11 +411,14 @@ def _link(
             links.append(next(iter(candidates)))
         elif (siret, ref) in index.stored[parent] and (siret, ref) not in rejected:
             owners = index.region_actions_of(parent, (siret, ref))
-            if owners and all(fa.withdrawn for fa in owners):
-                value = owners[0].id_action_cr
+            known = [fa for fa in owners if fa is not None]
+            if known and all(fa.withdrawn for fa in known):
+                value = known[0].id_action_cr
                 problems.add(child, row, ref_column, "action-region-retiree", value=value)
                 links.append(None)
-            elif siret not in sender.sirets and not all(sender.may_write(fa) for fa in owners):
+            elif siret not in sender.sirets and not all(
+                fa is not None and sender.may_write(fa) for fa in owners
+            ):
                 problems.add(child, row, "siret", "siret-non-autorise", detail=_NOT_ITS_RECORD)
                 links.append(None)
             else:
