@@ -40,6 +40,8 @@ ENTRIES = sorted((SAMPLES / "saisies").glob("saisie_*.xlsx")) + sorted(
 )
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
+RELEASED = dt.datetime(2025, 3, 1, 5, 0, tzinfo=dt.UTC)
+
 
 @dataclass(frozen=True)
 class Store:
@@ -126,12 +128,14 @@ def _build(name: str, url: str, output: Path) -> None:
     try:
         upgrade_store(engine)
         ingest_files(engine, settings, [EXTRACTION])
-        publish_release(engine, output_dir=output, keep=5)
+        # released on an earlier day: a nightly run by a test always has a release to publish
+        # (the same day, with nothing new, it would keep the current one)
+        publish_release(engine, output_dir=output, keep=5, now=RELEASED)
         if name == "published":
             ingest_files(engine, settings, ENTRIES)
             approve(engine, Selection(all_valid=True), refuse=False, reason=None,
                     who="offre@carif-oref", now=dt.datetime.now(dt.UTC))  # fmt: skip
-            publish_release(engine, output_dir=output, keep=5)
+            publish_release(engine, output_dir=output, keep=5, now=RELEASED + dt.timedelta(hours=1))
         elif name == "rev0002":
             with for_writing(engine).begin() as connection:
                 command.downgrade(alembic_config(connection), "0002")
