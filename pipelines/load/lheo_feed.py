@@ -3,10 +3,10 @@ its index, streamed and validated against the XSD as they are written.
 
 * ``lheo.xml``: one ``<formation>`` per published action that has a session, in FAS-code order
   (:mod:`pipelines.transform.lheo_export`), then the root ``<extras info="flux-intercarif">``
-  (``date-export``). Each formation is built, checked against the XSD (``formation`` is a global
-  element of both XSDs), indented and written, then dropped: memory does not depend on the size
-  of the offer. The envelope (``lheo``, ``offres``, root extras) is checked once, around the
-  first formation. Each ``<formation …>`` line repeats the namespace, so a consumer that splits
+  (``date-export``). Each formation is written as text, parsed back and checked against the XSD
+  (``formation`` is a global element of both XSDs): the bytes checked are the bytes published.
+  It is then written and dropped: memory does not depend on the size of the offer. The
+  envelope (``lheo``, ``offres``, root extras) is checked once, around the first formation. Each ``<formation …>`` line repeats the namespace, so a consumer that splits
   the file on those lines can parse (and validate) each one on its own.
 * ``lheo-index.tsv``: the FAS code and SHA-256 of each formation's bytes in ``lheo.xml``.
 * ``delta-AAAAMMJJ.xml``: the formations created or updated since ``context.previous``
@@ -29,7 +29,6 @@ this feed is left behind.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import re
@@ -50,8 +49,8 @@ from pipelines.transform.bundle import ActionBundle
 from pipelines.transform.lheo_export import (
     NAMESPACES,
     LheoRecordError,
-    build_formation,
     flux_extras,
+    formation_text,
     xml_builder,
 )
 from pipelines.transform.lheo_export_delta import (
@@ -68,7 +67,7 @@ from pipelines.transform.lheo_export_delta import (
 )
 from pipelines.transform.lheo_export_stream import Item, LheoStream, envelope
 from pipelines.transform.lheo_export_stream import digest as formation_digest
-from pipelines.transform.lheo_export_xml import Element, Xml
+from pipelines.transform.lheo_export_xml import Xml
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ FOLDER = "offre-info"
 FEED = f"{FOLDER}/lheo.xml"
 INDEX = f"{FOLDER}/lheo-index.tsv"
 XSD_FILES = {"2.3": "lheo.xsd", "2.2": "lheo-2.2.xsd"}
-#: write buffer of the XML files (a formation is flushed to them in several small writes)
+#: write buffer of the XML files
 BUFFER = 1 << 20
 #: Elements whose value is personal data: an XSD message about them never quotes the value.
 _PERSONAL = re.compile(r"'(?:\{[^}]*\})?(courriel|numtel|nom|prenom)'")
@@ -89,6 +88,14 @@ def lheo_schema(version: str) -> etree.XMLSchema:
     data = (resources.files("schemas") / "lheo" / XSD_FILES[version]).read_bytes()
     parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
     return etree.XMLSchema(etree.fromstring(data, parser))
+
+
+def _parser() -> etree.XMLParser:
+    """The parser of the formations written, to check them: no entity, no network, and no
+    blank text between elements (the XSD ignores it; the text of an element is kept)."""
+    return etree.XMLParser(
+        remove_blank_text=True, resolve_entities=False, load_dtd=False, no_network=True
+    )
 
 
 def delta_name(context: ReleaseContext) -> str:
@@ -142,12 +149,12 @@ def lheo_consumer(context: ReleaseContext) -> Consumer:
 
 
 class _Run:
-    """The state of one write: change counts, the first formation (kept to check the
+    """The state of one write: change counts, the first formation (its bytes, kept to check the
     envelope and to carry in a withdrawals-only delta), sessions and skipped actions."""
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(GROUPS, 0)
-        self.first: tuple[str, Element] | None = None
+        self.first: tuple[str, bytes] | None = None
         self.sessions = self.skipped = 0
 
 
@@ -156,14 +163,12 @@ def _write(
 ) -> Generator[None, OfferItem | None, list[int | None]]:
     """Stream the three files from the offer sent; return each one's records (None: not
     published)."""
-    x, schema = xml_builder(version), lheo_schema(version)
+    x, schema, parser = xml_builder(version), lheo_schema(version), _parser()
     since, previous = _previous_index(context.previous)
     run = _Run()
     with ExitStack() as stack:
         full = LheoStream(stack.enter_context(parts[0].open("wb", buffering=BUFFER)), x)
-        stack.callback(full.abort)
         delta = LheoStream(stack.enter_context(parts[1].open("wb", buffering=BUFFER)), x)
-        stack.callback(delta.abort)
         index = stack.enter_context(parts[2].open("w", encoding="utf-8", newline="\n"))
         spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         index.write(index_header(version, f"{context.export_date:%Y%m%d}"))
@@ -171,13 +176,12 @@ def _write(
         diff = IndexDiff(read_index(old)[2] if old else ())
         while (item := (yield)) is not None:
             bundle = item.bundle
-            element = _build(bundle, version)
-            if element is None:
+            data = _build(bundle, version)
+            if data is None:
                 run.skipped += 1
                 continue
-            _validate(schema, element, bundle.ref, version)
-            etree.indent(element, space="  ", level=2)
-            data = full.formation(element)
+            _validate(schema, parser, data, bundle.ref, version)
+            full.formation(data)
             digest = formation_digest(data)
             index.write(f"{bundle.ref}\t{digest}\n")
             try:
@@ -187,9 +191,9 @@ def _write(
             _spool(spool, run, RETIREE, withdrawn)
             if change is not None:
                 _spool(spool, run, change, [bundle.ref])
-                delta.formation_bytes(data)
+                delta.formation(data)
             if run.first is None:
-                run.first = (bundle.ref, copy.deepcopy(element))
+                run.first = (bundle.ref, data)
             run.sessions += len(bundle.sessions)
         _spool(spool, run, RETIREE, diff.rest())
         _log(version, full.count, run)
@@ -198,7 +202,7 @@ def _write(
                            "moins une formation)")  # fmt: skip
             return [None, None, 0]
         flux = flux_extras(context.export_date)
-        _check_envelope(schema, x, run.first[1], flux)
+        _check_envelope(schema, parser, x, run.first[1], flux)
         full.finish(flux)
         if not any(run.counts.values()):
             return [full.count, None, full.count]
@@ -208,7 +212,7 @@ def _write(
             delta.formation(run.first[1])
         summary = flux + delta_items(since, run.counts, carrier)
         samples = [(group, "action", run.first[0]) for group in GROUPS.values()]
-        _check_envelope(schema, x, run.first[1], summary + samples)
+        _check_envelope(schema, parser, x, run.first[1], summary + samples)
         delta.finish(chain(summary, change_items(spool)))  # streamed, never a list
         return [full.count, delta.count, full.count]
 
@@ -226,16 +230,25 @@ def _log(version: str, formations: int, run: _Run) -> None:
                 run.skipped, counts[CREEE], counts[MODIFIEE], counts[RETIREE])  # fmt: skip
 
 
-def _build(bundle: ActionBundle, version: str) -> Element | None:
+def _build(bundle: ActionBundle, version: str) -> bytes | None:
+    """The formation's bytes (None: no session)."""
     try:
-        return build_formation(bundle, version)
+        text = formation_text(bundle, version)
+        return None if text is None else text.encode()
     except (LheoRecordError, ValueError, TypeError, KeyError) as exc:
         message = f"l'action ne peut pas être écrite en LHEO {version} : {exc}"
         raise ExportError(FEED, message, record=bundle.ref) from exc
 
 
-def _validate(schema: etree.XMLSchema, element: Element, record: str, version: str) -> None:
-    """Check one formation against the XSD; raise with the XSD's first message."""
+def _validate(
+    schema: etree.XMLSchema, parser: etree.XMLParser, data: bytes, record: str, version: str
+) -> None:
+    """Check one formation's bytes against the XSD; raise with the XSD's first message."""
+    try:
+        element = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ExportError(FEED, f"formation LHEO {version} mal formée : {exc}",
+                          record=record) from None  # fmt: skip
     if schema.validate(element):
         return
     message = xsd_message(schema.error_log[0].message)
@@ -251,9 +264,12 @@ def xsd_message(message: str) -> str:
     return re.sub(r"\{[^}]*\}", "", message)
 
 
-def _check_envelope(schema: etree.XMLSchema, x: Xml, formation: Element, items: list[Item]) -> None:
+def _check_envelope(
+    schema: etree.XMLSchema, parser: etree.XMLParser, x: Xml, formation: bytes, items: list[Item]
+) -> None:
     """Check ``lheo``/``offres``/root extras once, around one (valid) formation."""
-    if not schema.validate(envelope(x, formation, items)):
+    document = etree.fromstring(envelope(x, formation, items), parser)
+    if not schema.validate(document):
         message = xsd_message(schema.error_log[0].message)
         raise ExportError(FEED, f"enveloppe du flux non conforme au schéma LHEO : {message}")
 

@@ -1,8 +1,10 @@
 """One published action (:class:`~pipelines.transform.bundle.ActionBundle`) -> one LHEO
 ``<formation>`` element, 2.3 (``http://lheo.gouv.fr/2.3``) or 2.2 (``http://www.lheo.org/2.2``).
 
-Pure: no I/O, no clock (the only dates are the store's). The feed writer
-(:mod:`pipelines.load.lheo_feed`) validates each element against the XSD and streams it.
+Pure: no I/O, no clock (the only dates are the store's). :func:`formation_text` writes the
+element as text, exactly as lxml serialises it indented for its place in the document (level 2:
+``lheo/offres/formation``); the feed writer (:mod:`pipelines.load.lheo_feed`) parses each one
+back, validates it against the XSD and streams its bytes.
 
 Mapping (``shared/lheo/README.md`` §(c); F = formation, A = action, S = session, OFR =
 organisme-formation-responsable; ``x[g/n]`` = ``extras info=g`` / ``extra info=n``):
@@ -40,18 +42,36 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from lxml import etree
+
 from pipelines.transform import lheo_export_text as tx
 from pipelines.transform.bundle import ActionBundle
 from pipelines.transform.lheo_export_action import action, group_sessions
 from pipelines.transform.lheo_export_codes import FORMACODE_VERSION, code, niveau
-from pipelines.transform.lheo_export_xml import NAMESPACES, Element, Xml
+from pipelines.transform.lheo_export_xml import (
+    NAMESPACES,
+    NOT_XML,
+    NOT_XML_MESSAGE,
+    Element,
+    Xml,
+)
 
-__all__ = ["NAMESPACES", "LheoRecordError", "build_formation", "flux_extras", "xml_builder"]
+__all__ = [
+    "FORMATION_DEPTH",
+    "NAMESPACES",
+    "LheoRecordError",
+    "build_formation",
+    "flux_extras",
+    "formation_text",
+    "xml_builder",
+]
 
 #: ``numero-activite`` of an organisation whose number is unknown (as ONISEP's LHEO writes it).
 NUMERO_ACTIVITE_INCONNU = "99999999999"
 #: dict-type-contact: Accueil
 ACCUEIL = "4"
+#: Where a ``<formation>`` stands in the document (``lheo/offres/formation``): its indentation.
+FORMATION_DEPTH = 2
 _BLANKS = re.compile(r"\s+")
 
 
@@ -65,13 +85,26 @@ def xml_builder(version: str) -> Xml:
     return Xml(version)
 
 
-def build_formation(bundle: ActionBundle, version: str = "2.3") -> Element | None:
-    """The ``<formation>`` of one published action, or None when it has no session (an LHEO
-    action needs one).
+def build_formation(bundle: ActionBundle, version: str = "2.3") -> etree._Element | None:
+    """The ``<formation>`` of one published action as an lxml element (:func:`formation_text`
+    parsed), or None when it has no session.
 
     Raises:
         LheoRecordError: the action has no known responsable organisation.
-        ValueError: an unknown version.
+        ValueError: an unknown version, a value XML cannot hold.
+    """
+    text = formation_text(bundle, version)
+    return None if text is None else etree.fromstring(text.encode())
+
+
+def formation_text(bundle: ActionBundle, version: str = "2.3") -> str | None:
+    """The ``<formation>`` of one published action as text (from ``<formation`` to
+    ``</formation>``, indented for level 2), or None when it has no session (an LHEO action
+    needs one).
+
+    Raises:
+        LheoRecordError: the action has no known responsable organisation.
+        ValueError: an unknown version, a value XML cannot hold (a control character).
     """
     if not bundle.sessions:
         return None
@@ -85,7 +118,7 @@ def build_formation(bundle: ActionBundle, version: str = "2.3") -> Element | Non
     dates = _dates(bundle)
     created = tx.day_of(f.get("created_at"))
     attrib = {"numero": f.get("id"), "datecrea": created, "datemaj": dates["formation"]}
-    element = x.root("formation", attrib)
+    element = x.root("formation", attrib, FORMATION_DEPTH)
     _domaine(x, element, f)
     x.required(element, "intitule-formation", f.get("intitule_formation"))
     x.required(element, "objectif-formation", a.get("objectifs") or f.get("objectif_formation"))
@@ -127,7 +160,10 @@ def build_formation(bundle: ActionBundle, version: str = "2.3") -> Element | Non
             ("code-niveau-entree", _changed(a.get("niveau_entree"), entree)),
             ("code-niveau-sortie", _changed(f.get("code_niveau_sortie"), sortie)),
         ])  # fmt: skip
-    return element
+    text = x.text_of(element)
+    if NOT_XML.search(text):
+        raise ValueError(NOT_XML_MESSAGE)
+    return text
 
 
 def flux_extras(export_date: dt.date) -> list[tuple[str, str, str]]:

@@ -2,19 +2,21 @@
 
 Every builder appends children in the XSD's order (each LHEO complex type is an
 ``xs:sequence``), leaves out an optional element it has no value for, and puts ``extras`` last.
+
+Elements are written as text as they are appended, exactly as lxml serialises and
+``etree.indent(space="  ")`` indents them (the feed parses each formation back to check it
+against the XSD): an :data:`Element` is a handle on an element being written. Builders append
+depth first: appending a child closes the parent's children written before it, and a handle
+whose element is closed cannot take children any more.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeAlias
 
-from lxml import etree
-
 from pipelines.transform import lheo_export_text as tx
-
-Element: TypeAlias = etree._Element
 
 #: LHEO version -> namespace.
 NAMESPACES = {"2.3": "http://lheo.gouv.fr/2.3", "2.2": "http://www.lheo.org/2.2"}
@@ -48,22 +50,114 @@ _MOBILE = re.compile(r"^(?:0|\+33|0033)[67]")
 _DIGITS = re.compile(r"[^\d+]")
 #: departments of the Pays de la Loire (INSEE region 52)
 PAYS_DE_LA_LOIRE = frozenset({"44", "49", "53", "72", "85"})
+#: Characters lxml refuses in a text or an attribute (XML 1.0 cannot hold them).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NOT_XML_MESSAGE = (
+    "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+)
+#: Fragments kept (addresses, coordinates…: a few thousand distinct ones in an offer), so that
+#: memory does not grow with the offer.
+FRAGMENTS = 20_000
+#: The line break and indentation before an element at each depth (``etree.indent``'s).
+_INDENT = tuple("\n" + "  " * depth for depth in range(64))
 
 
-class _Tags(dict[str, str]):
-    """name -> ``{namespace}name``, computed once per name."""
+def escape_text(value: str) -> str:
+    """``value`` as lxml writes an element's text (``& < >`` and carriage returns escaped)."""
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    return value
 
-    def __init__(self, namespace: str) -> None:
-        super().__init__()
-        self.prefix = f"{{{namespace}}}"
 
-    def __missing__(self, name: str) -> str:
-        found = self[name] = self.prefix + name
-        return found
+def escape_attribute(value: str) -> str:
+    """``value`` as lxml writes an attribute's (quotes, markup and blanks but spaces escaped)."""
+    value = escape_text(value)
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#9;")
+    return value
+
+
+def attributes(attrib: dict[str, Any] | None) -> str:
+    """`` name="value"`` for each attribute that has a value, in order."""
+    if not attrib:
+        return ""
+    return "".join(
+        f' {name}="{escape_attribute(str(value))}"'
+        for name, value in attrib.items()
+        if value is not None
+    )
+
+
+class _Document:
+    """The text of one element being written: what is written, the open elements, and whether
+    the last start tag is still open (``<name …`` without ``>``: ``/>`` if it stays empty)."""
+
+    __slots__ = ("out", "stack", "pending")
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.stack: list[Node] = []
+        self.pending = False
+
+    def close_to(self, node: Node) -> None:
+        """Close every element open inside ``node``, so that ``node`` is the last one open."""
+        stack, out = self.stack, self.out
+        while stack[-1] is not node:
+            closed = stack.pop()
+            if self.pending:
+                out.append("/>")
+                self.pending = False
+            else:
+                out.append(f"{_INDENT[closed.depth]}</{closed.name}>")
+            if not stack:
+                raise RuntimeError(f"élément LHEO déjà fermé : {node.name}")
+
+    def child(self, parent: Node) -> list[str]:
+        """Make ``parent`` the element written into (its start tag ended); return the text."""
+        if self.stack[-1] is not parent:
+            self.close_to(parent)
+        if self.pending:
+            self.out.append(">")
+            self.pending = False
+        return self.out
+
+    def text(self) -> str:
+        """Close every element; the whole text."""
+        stack, out = self.stack, self.out
+        while stack:
+            closed = stack.pop()
+            if self.pending:
+                out.append("/>")
+                self.pending = False
+            else:
+                out.append(f"{_INDENT[closed.depth]}</{closed.name}>")
+        return "".join(out)
+
+
+class Node:
+    """A handle on an element being written (its name, depth and document)."""
+
+    __slots__ = ("name", "depth", "document")
+
+    def __init__(self, name: str, depth: int, document: _Document) -> None:
+        self.name, self.depth, self.document = name, depth, document
+
+
+Element: TypeAlias = Node
 
 
 class Xml:
-    """Builds elements in one LHEO version's namespace.
+    """Writes elements in one LHEO version's namespace.
 
     Args:
         version: ``2.3`` or ``2.2``.
@@ -78,24 +172,45 @@ class Xml:
         self.version = version
         self.v23 = version == "2.3"
         self.namespace = NAMESPACES[version]
-        self._tags = _Tags(self.namespace)
+        self._fragments: dict[tuple[tuple[Any, ...], int], str] = {}
 
-    def tag(self, name: str) -> str:
-        """``name`` in the namespace (``{ns}name``)."""
-        return self._tags[name]
+    def root(self, name: str, attrib: dict[str, Any] | None = None, depth: int = 0) -> Element:
+        """A new element that declares the namespace as the default one, written as if at
+        ``depth`` (its children indented one level more)."""
+        document = _Document()
+        document.out.append(f'<{name} xmlns="{self.namespace}"{attributes(attrib)}')
+        document.pending = True
+        node = Node(name, depth, document)
+        document.stack.append(node)
+        return node
 
-    def root(self, name: str, attrib: dict[str, Any] | None = None) -> Element:
-        """A new element that declares the namespace as the default one."""
-        return etree.Element(self.tag(name), _attrib(attrib), nsmap={None: self.namespace})
+    @staticmethod
+    def text_of(root: Element) -> str:
+        """Close every element of ``root``'s document; its text (from ``<name``, no line break
+        around it)."""
+        return root.document.text()
 
     def sub(
         self, parent: Element, name: str, value: Any = None, attrib: dict[str, Any] | None = None
     ) -> Element:
         """Append ``<name>`` (with ``value`` as text when given) to ``parent``."""
-        element = etree.SubElement(parent, self._tags[name], _attrib(attrib) if attrib else None)
-        if value is not None:
-            element.text = str(value)
-        return element
+        document = parent.document
+        out = document.child(parent)
+        depth = parent.depth + 1
+        start = f"{_INDENT[depth]}<{name}{attributes(attrib) if attrib else ''}"
+        node = Node(name, depth, document)
+        if value is None:
+            out.append(start)
+            document.pending = True
+            document.stack.append(node)
+        else:
+            out.append(f"{start}>{escape_text(str(value))}</{name}>")
+        return node
+
+    def leaf(self, parent: Element, name: str, value: Any) -> None:
+        """Append ``<name>value</name>`` (no attribute; ``value`` not None) to ``parent``."""
+        out = parent.document.child(parent)
+        out.append(f"{_INDENT[parent.depth + 1]}<{name}>{escape_text(str(value))}</{name}>")
 
     def opt(
         self, parent: Element, name: str, value: Any, attrib: dict[str, Any] | None = None
@@ -103,6 +218,33 @@ class Xml:
         """Append ``<name>value</name>`` only when ``value`` is not None."""
         if value is not None:
             self.sub(parent, name, value, attrib)
+
+    def fragment(self, parent: Element, text: str) -> None:
+        """Append elements already written for ``parent``'s children (see :meth:`cached`)."""
+        parent.document.child(parent).append(text)
+
+    def cached(
+        self, parent: Element, key: tuple[Any, ...], write: Callable[[Element], None]
+    ) -> None:
+        """Append what ``write(parent)`` appends to ``parent``, written once per ``key`` and
+        depth: ``write`` must depend on nothing but ``key``, whose values are texts or None
+        (any other value is written each time: ``1`` and ``True`` are equal keys)."""
+        if not all(v is None or type(v) is str for v in key):
+            write(parent)
+            return
+        fragments = self._fragments
+        found = fragments.get((key, parent.depth))
+        if found is None:
+            document = _Document()
+            holder = Node("", parent.depth, document)
+            document.stack.append(holder)
+            write(holder)
+            document.close_to(holder)
+            found = "".join(document.out)
+            if len(fragments) >= FRAGMENTS:
+                fragments.clear()
+            fragments[(key, parent.depth)] = found
+        parent.document.child(parent).append(found)
 
     def text(self, parent: Element, name: str, value: Any, *, multiline: bool = False) -> None:
         """Append an optional free text, plain and cut to the element's limit."""
@@ -122,9 +264,13 @@ class Xml:
         for name, value in values:
             self.sub(group, "extra", value, {"info": name})
 
-    def adresse(self, parent: Element, lignes: Any, codepostal: Any, ville: Any) -> Element:
+    def adresse(self, parent: Element, lignes: Any, codepostal: Any, ville: Any) -> None:
         """``<adresse>``: ligne [1,4] of 50 characters, codepostal, ville, and the department,
         region and country a French postal code gives."""
+        key = ("adresse", lignes, codepostal, ville)
+        self.cached(parent, key, lambda p: self._adresse(p, lignes, codepostal, ville))
+
+    def _adresse(self, parent: Element, lignes: Any, codepostal: Any, ville: Any) -> None:
         adresse = self.sub(parent, "adresse")
         for ligne in tx.wrap(lignes) or [AUCUN]:
             self.sub(adresse, "ligne", ligne)
@@ -136,7 +282,6 @@ class Xml:
             self.sub(adresse, "departement", departement)
             self.opt(adresse, "region", "52" if departement in PAYS_DE_LA_LOIRE else None)
             self.sub(adresse, "pays", "FR")
-        return adresse
 
     def coordonnees(
         self,
@@ -146,9 +291,21 @@ class Xml:
         address: tuple[Any, Any, Any] | None = None,
         telephone: Any = None,
         courriel: Any = None,
-    ) -> Element:
+    ) -> None:
         """``<coordonnees>``: nom, adresse, telfixe or portable (a French mobile number),
         courriel; values that cannot be valid (too long a phone or email) are left out."""
+        kind = "coordonnees" if address is None else "coordonnees-adresse"
+        key = (kind, nom, *(address or (None, None, None)), telephone, courriel)
+        self.cached(parent, key, lambda p: self._coordonnees(p, nom, address, telephone, courriel))
+
+    def _coordonnees(
+        self,
+        parent: Element,
+        nom: Any,
+        address: tuple[Any, Any, Any] | None,
+        telephone: Any,
+        courriel: Any,
+    ) -> None:
         coordonnees = self.sub(parent, "coordonnees")
         self.opt(coordonnees, "nom", tx.text(nom, LIMITS["nom"]))
         if address is not None:
@@ -160,13 +317,6 @@ class Xml:
         email = tx.clean(courriel)
         if email and 3 <= len(email) <= 160 and " " not in email:
             self.sub(coordonnees, "courriel", email)
-        return coordonnees
-
-
-def _attrib(attrib: dict[str, Any] | None) -> dict[str, str] | None:
-    if not attrib:
-        return None
-    return {k: str(v) for k, v in attrib.items() if v is not None}
 
 
 def url(value: Any) -> str | None:
