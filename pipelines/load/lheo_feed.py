@@ -67,7 +67,7 @@ from pipelines.transform.lheo_export_delta import (
 )
 from pipelines.transform.lheo_export_stream import Item, LheoStream, envelope
 from pipelines.transform.lheo_export_stream import digest as formation_digest
-from pipelines.transform.lheo_export_xml import Xml
+from pipelines.transform.lheo_export_xml import NOT_XML, NOT_XML_MESSAGE, Xml
 
 logger = logging.getLogger(__name__)
 
@@ -247,8 +247,11 @@ def _validate(
     try:
         element = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise ExportError(FEED, f"formation LHEO {version} mal formée : {exc}",
-                          record=record) from None  # fmt: skip
+        if NOT_XML.search(data.decode()):
+            message = f"l'action ne peut pas être écrite en LHEO {version} : {NOT_XML_MESSAGE}"
+        else:
+            message = f"formation LHEO {version} mal formée : {exc}"
+        raise ExportError(FEED, message, record=record) from None
     if schema.validate(element):
         return
     message = xsd_message(schema.error_log[0].message)

@@ -94,7 +94,14 @@ def build_formation(bundle: ActionBundle, version: str = "2.3") -> etree._Elemen
         ValueError: an unknown version, a value XML cannot hold.
     """
     text = formation_text(bundle, version)
-    return None if text is None else etree.fromstring(text.encode())
+    if text is None:
+        return None
+    try:
+        return etree.fromstring(text.encode())
+    except etree.XMLSyntaxError:
+        if NOT_XML.search(text):
+            raise ValueError(NOT_XML_MESSAGE) from None
+        raise
 
 
 def formation_text(bundle: ActionBundle, version: str = "2.3") -> str | None:
@@ -104,7 +111,10 @@ def formation_text(bundle: ActionBundle, version: str = "2.3") -> str | None:
 
     Raises:
         LheoRecordError: the action has no known responsable organisation.
-        ValueError: an unknown version, a value XML cannot hold (a control character).
+        ValueError: an unknown version.
+
+    A value XML cannot hold (a control character) is written as it is: parsing the text back
+    fails (:func:`build_formation` then raises ValueError).
     """
     if not bundle.sessions:
         return None
@@ -128,20 +138,20 @@ def formation_text(bundle: ActionBundle, version: str = "2.3") -> str | None:
     contenu = tx.join(f.get("contenu_formation"), a.get("complement_programme"), "\n\n")
     x.required(element, "contenu-formation", contenu)
     certifinfo = tx.clean(f.get("code_certifinfo"))
-    x.sub(element, "certifiante", "1" if certifinfo or f.get("certifiante") else "0")
+    x.leaf(element, "certifiante", "1" if certifinfo or f.get("certifiante") else "0")
     site = bundle.organismes.get(bundle.siret) or {}
     contact = x.sub(element, "contact-formation")
     if x.v23:
-        x.sub(contact, "type-contact", ACCUEIL)
+        x.leaf(contact, "type-contact", ACCUEIL)
     source = site if site.get("email") or site.get("telephone") else responsable
     x.coordonnees(contact, telephone=source.get("telephone"), courriel=source.get("email"))
-    x.sub(
+    x.leaf(
         element,
         "parcours-de-formation",
         code("dict-type-parcours", first.get("type_parcours")) or "1",
     )
     entree = niveau(a.get("niveau_entree"), x.version)
-    x.sub(element, "code-niveau-entree", entree or "0")
+    x.leaf(element, "code-niveau-entree", entree or "0")
     x.opt(element, "objectif-general-formation", code("dict-AIS", f.get("objectif_formation")))
     if certifinfo:
         x.sub(x.sub(element, "certification"), "code-CERTIFINFO", certifinfo)
@@ -160,10 +170,7 @@ def formation_text(bundle: ActionBundle, version: str = "2.3") -> str | None:
             ("code-niveau-entree", _changed(a.get("niveau_entree"), entree)),
             ("code-niveau-sortie", _changed(f.get("code_niveau_sortie"), sortie)),
         ])  # fmt: skip
-    text = x.text_of(element)
-    if NOT_XML.search(text):
-        raise ValueError(NOT_XML_MESSAGE)
-    return text
+    return x.text_of(element)
 
 
 def flux_extras(export_date: dt.date) -> list[tuple[str, str, str]]:
@@ -232,10 +239,19 @@ def _numero_activite(bundle: ActionBundle, responsable: dict[str, Any]) -> tuple
 
 
 def _responsable(x: Xml, element: Element, bundle: ActionBundle, org: dict[str, Any]) -> None:
-    """``organisme-formation-responsable``: the mandataire (the store's responsable)."""
-    responsable = x.sub(element, "organisme-formation-responsable")
+    """``organisme-formation-responsable``: the mandataire (the store's responsable), written
+    once per organisation and N° d'activité."""
     numero, origine = _numero_activite(bundle, org)
-    x.sub(responsable, "numero-activite", numero)
+    fields = ("siret", "raison_sociale", "adresse", "code_postal", "commune", "telephone", "email")
+    key = ("responsable", numero, origine, *(org.get(name) for name in fields))
+    x.cached(element, key, lambda parent: _write_responsable(x, parent, org, numero, origine))
+
+
+def _write_responsable(
+    x: Xml, element: Element, org: dict[str, Any], numero: str, origine: str | None
+) -> None:
+    responsable = x.sub(element, "organisme-formation-responsable")
+    x.leaf(responsable, "numero-activite", numero)
     x.sub(x.sub(responsable, "SIRET-organisme-formation"), "SIRET", org.get("siret"))
     x.required(responsable, "nom-organisme", org.get("raison_sociale"))
     x.required(responsable, "raison-sociale", org.get("raison_sociale"))
@@ -243,6 +259,6 @@ def _responsable(x: Xml, element: Element, bundle: ActionBundle, org: dict[str, 
                   telephone=org.get("telephone"), courriel=org.get("email"))  # fmt: skip
     contact = x.sub(responsable, "contact-organisme")
     if x.v23:
-        x.sub(contact, "type-contact", ACCUEIL)
+        x.leaf(contact, "type-contact", ACCUEIL)
     x.coordonnees(contact, telephone=org.get("telephone"), courriel=org.get("email"))
     x.extras(responsable, "numero-activite", [("origine", origine)])

@@ -124,16 +124,16 @@ def action(
     for public in publics(d.get("public")):
         x.sub(element, "code-public-vise", public, {"ref": FORMACODE_VERSION})
     x.text(element, "info-public-vise", d.get("public"))
-    x.sub(element, "niveau-entree-obligatoire", "0")
+    x.leaf(element, "niveau-entree-obligatoire", "0")
     x.required(element, "modalites-alternance", _alternance(f))
-    x.sub(
+    x.leaf(
         element,
         "modalites-enseignement",
         code("dict-modalites-enseignement", f.get("modalite_enseignement")) or "0",
     )
     prerequis = tx.join(a.get("prerequis"), a.get("commentaires"), "\n")
     x.required(element, "conditions-specifiques", prerequis, default="aucune")
-    x.sub(
+    x.leaf(
         element,
         "prise-en-charge-frais-possible",
         "0" if d.get("prise_en_charge_frais") is False else "1",
@@ -146,12 +146,12 @@ def action(
     elif not x.v23:
         x.coordonnees(x.sub(element, "lieu-de-formation"), address=place or fallback)
     esp = code("dict-modalites-es", f.get("esp"))
-    x.sub(element, "modalites-entrees-sorties", esp or ESP_DEFAUT)
+    x.leaf(element, "modalites-entrees-sorties", esp or ESP_DEFAUT)
     urls = [u for u in (url(a.get(k)) for k in ("url_action", "url_video", "url_pdf")) if u]
     if urls:
         block = x.sub(element, "url-action")
         for found in urls:
-            x.sub(block, "urlweb", found)
+            x.leaf(block, "urlweb", found)
     for view in views:
         session(x, element, view, place or fallback or ("", "", ""), dates.get(view.ref))
     if not x.v23:
@@ -183,7 +183,7 @@ def action(
         (centre or 0) + (entreprise or 0) if centre is not None or entreprise is not None else None
     )
     x.opt(element, "nombre-heures-total", total)
-    x.sub(element, "conventionnement", "1")
+    x.leaf(element, "conventionnement", "1")
     formateur = x.sub(element, "organisme-formateur")
     x.sub(x.sub(formateur, "SIRET-formateur"), "SIRET", bundle.siret)
     site = bundle.organismes.get(bundle.siret, {})
@@ -232,7 +232,7 @@ def _financeur(x: Xml, element: Element, bundle: ActionBundle) -> None:
     ``specificites`` (programme, public) and the Région's codes externes in extras."""
     d = bundle.dispositif
     financeur = x.sub(element, "organisme-financeur")
-    x.sub(financeur, "code-financeur", FINANCEUR_REGION)
+    x.leaf(financeur, "code-financeur", FINANCEUR_REGION)
     x.opt(financeur, "nb-places-financees", tx.integer(d.get("nb_places_dispositif")))
     specificites = x.sub(financeur, "extras", attrib={"info": "specificites"})
     programme = tx.clean(bundle.programme_row.get("libelle_programme")) or bundle.programme

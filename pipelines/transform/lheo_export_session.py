@@ -28,6 +28,7 @@ extras                       x[sofi-session/type-periode-inscription]; 2.2 only:
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pipelines.transform import lheo_export_text as tx
@@ -70,8 +71,8 @@ def session(
                 "datemaj": datemaj},
     )  # fmt: skip
     periode = x.sub(element, "periode")
-    x.sub(periode, "debut", tx.lheo_date(fields.get("date_debut")))
-    x.sub(periode, "fin", tx.lheo_date(fields.get("date_fin"), end=True))
+    x.leaf(periode, "debut", tx.lheo_date(fields.get("date_debut")))
+    x.leaf(periode, "fin", tx.lheo_date(fields.get("date_fin"), end=True))
     x.adresse(x.sub(element, "adresse-inscription"), *inscription)
     periodes = sorted(
         view.periodes_inscription,
@@ -80,21 +81,21 @@ def session(
     x.text(element, "modalites-inscription", _inscription(periodes))
     if periodes:
         first = x.sub(x.sub(element, "periode-inscription"), "periode")
-        x.sub(first, "debut", tx.lheo_date(periodes[0].get("date_debut")))
-        x.sub(first, "fin", tx.lheo_date(periodes[0].get("date_fin"), end=True))
+        x.leaf(first, "debut", tx.lheo_date(periodes[0].get("date_debut")))
+        x.leaf(first, "fin", tx.lheo_date(periodes[0].get("date_fin"), end=True))
     x.opt(
         element, "etat-recrutement", code("dict-etat-recrutement", fields.get("etat_recrutement"))
     )
-    referents = _referents(view)
     if x.v23:
         _recrutements(x, element, view)
-        for kind, values in referents:
-            _contact(x, element, kind, values)
     else:
         for information in view.informations_collectives:
             _info_collective_22(x, element, information)
-        for kind, values in referents:
-            _contact_22(x, element, kind, values)
+    if view.referents:
+        key: tuple[Any, ...] = ("referents",)
+        for kind, values in view.referents.items():
+            key += (kind, values.get("nom"), values.get("email"), values.get("telephone"))
+        x.cached(element, key, lambda parent: _contacts(x, parent, key))
     x.extras(
         element,
         "sofi-session",
@@ -125,19 +126,15 @@ def _recrutements(x: Xml, element: Element, view: SessionView) -> None:
         remote = lieu is not None and lieu.casefold() == A_DISTANCE
         address = None if remote else tx.place(lieu)
         recrutement = x.sub(element, "recrutement", attrib={"numero": _ic_numero(information)})
-        x.sub(recrutement, "modalite-recrutement", INFORMATION_COLLECTIVE)
-        x.sub(recrutement, "a-distance", "1" if remote else "0")
+        x.leaf(recrutement, "modalite-recrutement", INFORMATION_COLLECTIVE)
+        x.leaf(recrutement, "a-distance", "1" if remote else "0")
         if address is not None:
             x.adresse(recrutement, *address)
-        day = tx.lheo_date(information.get("date"))
-        periode = x.sub(recrutement, "periode")
-        x.sub(periode, "debut", day)
-        x.sub(periode, "fin", day)
-        x.opt(recrutement, "heure-debut", tx.hour(information.get("heure_debut")))
-        x.opt(recrutement, "heure-fin", tx.hour(information.get("heure_fin")))
-        place = f"Lieu : {lieu}." if lieu and address is None and not remote else None
-        comment = " ".join(t for t in (place, tx.clean(information.get("commentaire"))) if t)
-        x.text(recrutement, "commentaire", comment or None)
+        place = lieu if lieu and address is None and not remote else None
+        key = ("information", tx.lheo_date(information.get("date")),
+               information.get("heure_debut"), information.get("heure_fin"),
+               information.get("commentaire"), place)  # fmt: skip
+        x.cached(recrutement, key, partial(_information, x, information=information, lieu=place))
     modalites = codes("dict-modalite-recrutement", view.fields.get("modalites_recrutement"))
     for modalite in modalites:
         if modalite == INFORMATION_COLLECTIVE and view.informations_collectives:
@@ -145,18 +142,48 @@ def _recrutements(x: Xml, element: Element, view: SessionView) -> None:
         x.sub(x.sub(element, "recrutement"), "modalite-recrutement", modalite)
 
 
+def _information(
+    x: Xml, recrutement: Element, *, information: dict[str, Any], lieu: str | None
+) -> None:
+    """An information collective's ``periode`` (its day), hours and ``commentaire`` (with
+    ``lieu``, the place when it is not an address, if any)."""
+    day = tx.lheo_date(information.get("date"))
+    periode = x.sub(recrutement, "periode")
+    x.leaf(periode, "debut", day)
+    x.leaf(periode, "fin", day)
+    x.opt(recrutement, "heure-debut", tx.hour(information.get("heure_debut")))
+    x.opt(recrutement, "heure-fin", tx.hour(information.get("heure_fin")))
+    place = f"Lieu : {lieu}." if lieu else None
+    comment = " ".join(t for t in (place, tx.clean(information.get("commentaire"))) if t)
+    x.text(recrutement, "commentaire", comment or None)
+
+
 def _ic_numero(information: dict[str, Any]) -> str | None:
     found = information.get("id")
     return f"IC-{found}" if found is not None else None
 
 
-def _referents(view: SessionView) -> list[tuple[str, dict[str, Any]]]:
-    """The session's référents that have a name, an email or a phone: PMR, mobilité, PRF, then
-    any other type (alphabetical)."""
+def _contacts(x: Xml, element: Element, key: tuple[Any, ...]) -> None:
+    """The référents of ``key`` (``"referents"``, then kind, nom, email, telephone of each):
+    2.3 ``contact-session``, 2.2 ``extras info="contact-session"``."""
+    referents = {
+        key[n]: {"nom": key[n + 1], "email": key[n + 2], "telephone": key[n + 3]}
+        for n in range(1, len(key), 4)
+    }
+    for kind, values in _referents(referents):
+        if x.v23:
+            _contact(x, element, kind, values)
+        else:
+            _contact_22(x, element, kind, values)
+
+
+def _referents(referents: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """The référents that have a name, an email or a phone: PMR, mobilité, PRF, then any other
+    type (alphabetical)."""
     order = {kind: n for n, kind in enumerate(REFERENTS)}
     found = [
         (kind, values)
-        for kind, values in view.referents.items()
+        for kind, values in referents.items()
         if any(tx.clean(values.get(k)) for k in ("nom", "email", "telephone"))
     ]
     return sorted(found, key=lambda item: (order.get(item[0], len(order)), item[0]))
@@ -165,7 +192,7 @@ def _referents(view: SessionView) -> list[tuple[str, dict[str, Any]]]:
 def _contact(x: Xml, element: Element, kind: str, values: dict[str, Any]) -> None:
     type_contact, sofi = REFERENTS.get(kind, ("0", f"referent-{kind}"))
     contact = x.sub(element, "contact-session")
-    x.sub(contact, "type-contact", type_contact)
+    x.leaf(contact, "type-contact", type_contact)
     _person(x, contact, values)
     if sofi:
         x.extras(contact, "contact", [("type-contact-sofi", sofi)])

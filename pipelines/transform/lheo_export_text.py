@@ -50,7 +50,23 @@ def clean(value: Any, *, multiline: bool = False) -> str | None:
     """
     if value is None:
         return None
-    text = str(value)
+    if type(value) is str and len(value) <= MEMO_LENGTH:
+        return _clean_text(value, multiline)
+    return _clean(str(value), multiline)
+
+
+#: The longest text :func:`clean` remembers (the same texts recur across an offer's actions and
+#: sessions); at most :data:`MEMO_SIZE` of them, so memory does not grow with the offer.
+MEMO_LENGTH = 4000
+MEMO_SIZE = 2048
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _clean_text(text: str, multiline: bool) -> str | None:
+    return _clean(text, multiline)
+
+
+def _clean(text: str, multiline: bool) -> str | None:
     if not _NEEDS_WORK.search(text) and unicodedata.is_normalized("NFC", text):
         return text.strip(" ") or None
     if "<" in text:
@@ -128,6 +144,17 @@ def wrap(value: Any, width: int = 50, count: int = 4) -> list[str]:
 
 def lheo_date(value: Any, *, end: bool = False) -> str:
     """A date as ``AAAAMMJJ``; unknown: ``00000000`` (start) or ``99999999`` (end)."""
+    if type(value) is dt.date:
+        return _lheo_day(value)
+    return _lheo_date(value, end)
+
+
+@lru_cache(maxsize=4096)
+def _lheo_day(value: dt.date) -> str:
+    return f"{value:%Y%m%d}"
+
+
+def _lheo_date(value: Any, end: bool) -> str:
     if isinstance(value, str) and value:
         value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.date):

@@ -122,15 +122,6 @@ class _Document:
             if not stack:
                 raise RuntimeError(f"élément LHEO déjà fermé : {node.name}")
 
-    def child(self, parent: Node) -> list[str]:
-        """Make ``parent`` the element written into (its start tag ended); return the text."""
-        if self.stack[-1] is not parent:
-            self.close_to(parent)
-        if self.pending:
-            self.out.append(">")
-            self.pending = False
-        return self.out
-
     def text(self) -> str:
         """Close every element; the whole text."""
         stack, out = self.stack, self.out
@@ -154,6 +145,8 @@ class Node:
 
 
 Element: TypeAlias = Node
+#: What :meth:`Xml.sub` gives for an element written with its text (it takes no child).
+_LEAF = Node("", -1, _Document())
 
 
 class Xml:
@@ -193,35 +186,57 @@ class Xml:
     def sub(
         self, parent: Element, name: str, value: Any = None, attrib: dict[str, Any] | None = None
     ) -> Element:
-        """Append ``<name>`` (with ``value`` as text when given) to ``parent``."""
+        """Append ``<name>`` (with ``value`` as text when given: then it takes no child) to
+        ``parent``."""
         document = parent.document
-        out = document.child(parent)
+        stack = document.stack
+        if stack[-1] is not parent:
+            document.close_to(parent)
         depth = parent.depth + 1
         start = f"{_INDENT[depth]}<{name}{attributes(attrib) if attrib else ''}"
-        node = Node(name, depth, document)
+        if document.pending:
+            start = ">" + start
         if value is None:
-            out.append(start)
+            document.out.append(start)
             document.pending = True
-            document.stack.append(node)
-        else:
-            out.append(f"{start}>{escape_text(str(value))}</{name}>")
-        return node
+            node = Node(name, depth, document)
+            stack.append(node)
+            return node
+        document.out.append(f"{start}>{escape_text(str(value))}</{name}>")
+        document.pending = False
+        return _LEAF
 
     def leaf(self, parent: Element, name: str, value: Any) -> None:
         """Append ``<name>value</name>`` (no attribute; ``value`` not None) to ``parent``."""
-        out = parent.document.child(parent)
-        out.append(f"{_INDENT[parent.depth + 1]}<{name}>{escape_text(str(value))}</{name}>")
+        document = parent.document
+        if document.stack[-1] is not parent:
+            document.close_to(parent)
+        text = f"{_INDENT[parent.depth + 1]}<{name}>{escape_text(str(value))}</{name}>"
+        if document.pending:
+            text = ">" + text
+            document.pending = False
+        document.out.append(text)
 
     def opt(
         self, parent: Element, name: str, value: Any, attrib: dict[str, Any] | None = None
     ) -> None:
         """Append ``<name>value</name>`` only when ``value`` is not None."""
-        if value is not None:
+        if value is None:
+            return
+        if attrib:
             self.sub(parent, name, value, attrib)
+        else:
+            self.leaf(parent, name, value)
 
     def fragment(self, parent: Element, text: str) -> None:
         """Append elements already written for ``parent``'s children (see :meth:`cached`)."""
-        parent.document.child(parent).append(text)
+        document = parent.document
+        if document.stack[-1] is not parent:
+            document.close_to(parent)
+        if document.pending:
+            text = ">" + text
+            document.pending = False
+        document.out.append(text)
 
     def cached(
         self, parent: Element, key: tuple[Any, ...], write: Callable[[Element], None]
@@ -244,7 +259,7 @@ class Xml:
             if len(fragments) >= FRAGMENTS:
                 fragments.clear()
             fragments[(key, parent.depth)] = found
-        parent.document.child(parent).append(found)
+        self.fragment(parent, found)
 
     def text(self, parent: Element, name: str, value: Any, *, multiline: bool = False) -> None:
         """Append an optional free text, plain and cut to the element's limit."""
@@ -253,16 +268,23 @@ class Xml:
     def required(self, parent: Element, name: str, value: Any, default: str = AUCUN) -> None:
         """Append a mandatory free text (``default`` when there is none)."""
         found = tx.text(value, LIMITS[name], multiline=LIMITS[name] > 255)
-        self.sub(parent, name, found or default)
+        self.leaf(parent, name, found or default)
 
     def extras(self, parent: Element, info: str, items: Iterable[tuple[str, Any]]) -> None:
-        """Append ``<extras info=…>`` with one ``<extra info=name>`` per item that has a value."""
-        values = [(name, value) for name, value in items if value is not None and value != ""]
-        if not values:
-            return
-        group = self.sub(parent, "extras", attrib={"info": info})
-        for name, value in values:
-            self.sub(group, "extra", value, {"info": name})
+        """Append ``<extras info=…>`` with one ``<extra info=name>`` per item that has a value
+        (``info`` and the names: constants, written as they are)."""
+        depth = parent.depth + 1
+        inner = _INDENT[depth + 1]
+        lines = [
+            f'{inner}<extra info="{name}">{escape_text(str(value))}</extra>'
+            for name, value in items
+            if value is not None and value != ""
+        ]
+        if lines:
+            indent = _INDENT[depth]
+            self.fragment(
+                parent, f'{indent}<extras info="{info}">{"".join(lines)}{indent}</extras>'
+            )
 
     def adresse(self, parent: Element, lignes: Any, codepostal: Any, ville: Any) -> None:
         """``<adresse>``: ligne [1,4] of 50 characters, codepostal, ville, and the department,

@@ -500,3 +500,13 @@ def test_synthetic_bundle_is_valid_in_both_versions() -> None:
         element = build_formation(synthetic(7), version)
         assert element is not None and lheo_schema(version).validate(element)
     assert build_formation(replace(synthetic(8), sessions=[])) is None
+
+
+def test_a_value_xml_cannot_hold_is_refused(tmp_path: Path) -> None:
+    bundle = synthetic(3)
+    bundle.dispositif["numero_lot"] = "PSS2025\x01_10"
+    with pytest.raises(ExportError) as caught:
+        write_lheo(context(tmp_path, lambda: iter([bundle])))
+    assert caught.value.record == bundle.ref and "XML compatible" in caught.value.message
+    with pytest.raises(ValueError, match="XML compatible"):
+        build_formation(bundle)
