@@ -3,8 +3,9 @@
 ``catalogue/catalogue-<programme>.xlsx``: one sheet of the programme's sessions (FAS-code order,
 the ended ones included with their « Statut »), French headers, frozen header row, autofilter,
 column widths, dates as dates. Written with xlsxwriter in ``constant_memory`` mode (a row at a
-time), every text with ``write_string`` (never a formula), and a text a spreadsheet would run
-(``=``, ``+``, ``-``, ``@``...) carries Excel's « quote prefix »: shown as typed, kept as text.
+time, :class:`~pipelines.load.catalogue_sheet.CatalogueSheet`), every text as a string (never a
+formula), and a text a spreadsheet would run (``=``, ``+``, ``-``, ``@``...) carries Excel's
+« quote prefix »: shown as typed, kept as text.
 
 ``catalogue/index.html`` (Jinja2, autoescaped, ``pipelines/load/catalogue_page/``) searches and
 filters the whole offer offline from the folder (programme, territory, Formacode, start dates,
@@ -32,13 +33,13 @@ import xlsxwriter
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
 from pipelines.errors import ExportError
+from pipelines.load.catalogue_sheet import CatalogueSheet, Cell
 from pipelines.load.feeds import Consumer, FeedFile, ReleaseContext, write_in_one_pass
 from pipelines.load.files import atomic_write_bytes, atomic_writer
 from pipelines.load.safe_csv import FORMULA_PREFIXES
-from pipelines.load.sites_feed import item_records
+from pipelines.load.sites_feed import compact_json, item_records
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ XLSX_COLUMNS: tuple[tuple[str, str, str, int], ...] = (
     ("Téléphone de l'organisme", "telephone", "text", 16),
     ("Page de l'action", "url", "text", 40),
 )
+#: column index, key and kind of each cell of a row (:meth:`Classeur.write`)
+_XLSX_CELLS = tuple((i, key, kind) for i, (_h, key, kind, _w) in enumerate(XLSX_COLUMNS))
 #: the fields of each session in ``offre.js``, in order
 PAGE_COLUMNS = ("fas", "intitule", "organisme", "programme", "lot", "territoire", "commune",
                 "code_postal", "debut", "fin", "statut", "recrutement", "places_restantes",
@@ -92,8 +95,8 @@ HEADER_FORMAT = {
 STATUTS = {"a-venir": "à venir", "en-cours": "en cours", "terminee": "terminée", "": ""}
 _MAX_CELL = 32767
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
-_JS_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                             "\u2028": "\\u2028", "\u2029": "\\u2029"})  # fmt: skip
+_JS_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+               ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))  # fmt: skip
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -144,8 +147,11 @@ def catalogue_row(site: dict[str, Any], today: dt.date) -> dict[str, Any]:
 def page_line(row: dict[str, Any]) -> str:
     """One session of ``offre.js``: a JSON array safe inside any HTML or script context."""
     values = [v.isoformat() if isinstance(v, dt.date) else v for v in map(row.get, PAGE_COLUMNS)]
-    line = json.dumps(values, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return line.translate(_JS_ESCAPES)
+    line = compact_json(values)
+    for character, escape in _JS_ESCAPES:  # str.replace is much faster than str.translate
+        if character in line:
+            line = line.replace(character, escape)
+    return line
 
 
 @dataclass
@@ -156,7 +162,7 @@ class Classeur:
     libelle: str
     fichier: str
     book: xlsxwriter.Workbook
-    sheet: Worksheet
+    sheet: CatalogueSheet
     formats: dict[str, Format]
     rows: int = 0
     taille: str = ""
@@ -173,7 +179,7 @@ class Classeur:
             "date": book.add_format({"num_format": "dd/mm/yyyy"}),
             "quoted": book.add_format({"quote_prefix": True}),
         }
-        sheet = book.add_worksheet(_UNSAFE_NAME.sub("-", code)[:31] or "Programme")
+        sheet = book.add_worksheet(_UNSAFE_NAME.sub("-", code)[:31] or "Programme", CatalogueSheet)
         sheet.freeze_panes(1, 0)
         sheet.set_row(0, 32)
         for index, (header, _key, _kind, width) in enumerate(XLSX_COLUMNS):
@@ -184,19 +190,21 @@ class Classeur:
     def write(self, row: dict[str, Any]) -> None:
         """Append a session's row: texts as strings, dates as dates, numbers as numbers."""
         self.rows += 1
-        for index, (_header, key, kind, _width) in enumerate(XLSX_COLUMNS):
+        quoted, date = self.formats["quoted"], self.formats["date"]
+        cells: list[Cell] = []
+        for index, key, kind in _XLSX_CELLS:
             value = row[key]
             if value is None or value == []:
                 continue
             if kind == "date":
-                self.sheet.write_datetime(self.rows, index, dt.datetime.combine(value, dt.time()),
-                                          self.formats["date"])  # fmt: skip
+                cells.append((index, value, date))
             elif kind == "number":
-                self.sheet.write_number(self.rows, index, value)
+                cells.append((index, value, None))
             else:
                 text = " | ".join(value) if kind == "list" else str(value)
-                quoted = self.formats["quoted"] if text.startswith(FORMULA_PREFIXES) else None
-                self.sheet.write_string(self.rows, index, text[:_MAX_CELL], quoted)
+                style = quoted if text.startswith(FORMULA_PREFIXES) else None
+                cells.append((index, text[:_MAX_CELL], style))
+        self.sheet.append_row(self.rows, cells)
 
     def close(self) -> None:
         """Set the autofilter over every row written, and finish the file."""
@@ -250,7 +258,8 @@ def catalogue_consumer(context: ReleaseContext) -> Consumer:
                     data.write(page_line(row).encode("utf-8"))
                     total += 1
                     terminees += row["statut"] == "terminee"
-                    territoires.update([row["territoire"]] if row["territoire"] else [])
+                    if row["territoire"]:
+                        territoires[row["territoire"]] += 1
                     formacodes.update(row["formacodes"])
             data.write(b"\n]};\n")
             for classeur in classeurs.values():  # finished only at the end of the offer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Table, func, orm, select
+from sqlalchemy import BindParameter, Table, bindparam, func, orm, select
 
 from pipelines.load.bundles import fas_code
 from pipelines.load.workflow import EN_ATTENTE, EN_COURS, STATES
@@ -24,6 +24,47 @@ T_ISSUES: Table = store.ActionIssue.__table__  # type: ignore[assignment]
 SOON = dt.timedelta(days=30)
 
 
+#: the queries of :func:`dashboard`, built once (bound to a SIRET at each call)
+_SIRET: BindParameter[str] = bindparam("siret")
+_SESSIONS = (
+    select(
+        T_SESSIONS.c.date_fin,
+        T_SESSIONS.c.withdrawn_at,
+        T_SESSIONS.c.modalite_enseignement,
+        T_DISPOSITIFS.c.id.label("dispositif"),
+    )
+    .join(T_ACTIONS, T_SESSIONS.c.action_id == T_ACTIONS.c.id)
+    .outerjoin(T_DISPOSITIFS, T_DISPOSITIFS.c.action_id == T_ACTIONS.c.id)
+    .where(T_SESSIONS.c.siret == _SIRET)
+)
+_STATES = (
+    select(T_ACTIONS.c.etat, func.count())
+    .where(T_ACTIONS.c.siret == _SIRET, T_ACTIONS.c.withdrawn_at.is_(None))
+    .group_by(T_ACTIONS.c.etat)
+)
+_REPLACED = (
+    select(func.count())
+    .select_from(T_ACTIONS)
+    .join(T_FORMATIONS, T_ACTIONS.c.formation_id == T_FORMATIONS.c.id)
+    .where(T_ACTIONS.c.siret == _SIRET, T_FORMATIONS.c.certifinfo_remplace.is_(True))
+)
+_ISSUES = (
+    select(
+        T_ISSUES.c.rule,
+        T_ISSUES.c.severity,
+        T_ISSUES.c.record,
+        T_ISSUES.c.field,
+        T_ISSUES.c.message,
+        T_ACTIONS.c.etat,
+        T_ACTIONS.c.formation_id,
+        T_ACTIONS.c.id,
+    )
+    .join(T_ACTIONS, T_ISSUES.c.action_id == T_ACTIONS.c.id)
+    .where(T_ACTIONS.c.siret == _SIRET)
+    .order_by(T_ACTIONS.c.id, T_ISSUES.c.id)
+)
+
+
 def dashboard(db: orm.Session, siret: str, today: dt.date) -> dict[str, Any]:
     """The counters of a SIRET's offer on ``today``, and its list of things to fix.
 
@@ -31,36 +72,15 @@ def dashboard(db: orm.Session, siret: str, today: dt.date) -> dict[str, Any]:
         ``{"siret", "date", "compteurs": {...}, "a_corriger": [{"regle", "gravite", "fiche",
         "champ", "message", "etat"}]}``.
     """
-    sessions = db.execute(
-        select(
-            T_SESSIONS.c.date_fin,
-            T_SESSIONS.c.withdrawn_at,
-            T_SESSIONS.c.modalite_enseignement,
-            T_DISPOSITIFS.c.id.label("dispositif"),
-        )
-        .join(T_ACTIONS, T_SESSIONS.c.action_id == T_ACTIONS.c.id)
-        .outerjoin(T_DISPOSITIFS, T_DISPOSITIFS.c.action_id == T_ACTIONS.c.id)
-        .where(T_SESSIONS.c.siret == siret)
-    ).all()
+    bound = {"siret": siret}
+    sessions = db.execute(_SESSIONS, bound).all()
     active = [
         s
         for s in sessions
         if s.withdrawn_at is None and (s.date_fin is None or s.date_fin >= today)
     ]
-    states = {
-        state: n
-        for state, n in db.execute(
-            select(T_ACTIONS.c.etat, func.count())
-            .where(T_ACTIONS.c.siret == siret, T_ACTIONS.c.withdrawn_at.is_(None))
-            .group_by(T_ACTIONS.c.etat)
-        )
-    }
-    replaced = db.scalar(
-        select(func.count())
-        .select_from(T_ACTIONS)
-        .join(T_FORMATIONS, T_ACTIONS.c.formation_id == T_FORMATIONS.c.id)
-        .where(T_ACTIONS.c.siret == siret, T_FORMATIONS.c.certifinfo_remplace.is_(True))
-    )
+    states = {state: n for state, n in db.execute(_STATES, bound)}
+    replaced = db.scalar(_REPLACED, bound)
     counters = {
         "sessions_actives": len(active),
         "sessions_inactives_dans_moins_d_un_mois": sum(
@@ -75,21 +95,7 @@ def dashboard(db: orm.Session, siret: str, today: dt.date) -> dict[str, Any]:
         "actions_en_attente_de_validation": states.get(EN_ATTENTE, 0),
         "actions_certifinfo_remplace": replaced or 0,
     }
-    issues = db.execute(
-        select(
-            T_ISSUES.c.rule,
-            T_ISSUES.c.severity,
-            T_ISSUES.c.record,
-            T_ISSUES.c.field,
-            T_ISSUES.c.message,
-            T_ACTIONS.c.etat,
-            T_ACTIONS.c.formation_id,
-            T_ACTIONS.c.id,
-        )
-        .join(T_ACTIONS, T_ISSUES.c.action_id == T_ACTIONS.c.id)
-        .where(T_ACTIONS.c.siret == siret)
-        .order_by(T_ACTIONS.c.id, T_ISSUES.c.id)
-    ).all()
+    issues = db.execute(_ISSUES, bound).all()
     to_fix = [
         {
             "action": fas_code(i.formation_id, i.id),

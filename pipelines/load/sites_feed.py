@@ -20,10 +20,12 @@ The records are also what the Kairos/Ouiform feed and the catalogue are made fro
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from pipelines.errors import ExportError
@@ -33,6 +35,7 @@ from pipelines.load.sites_csv import CSV_SCHEMA_FILE, CsvWriter, csv_columns, fe
 
 __all__ = [
     "csv_columns",
+    "action_groups",
     "feed_schema",
     "item_records",
     "iter_records",
@@ -58,10 +61,14 @@ MODALITES = ("esp", "rythme", "periodes", "type_parcours", "modalites_pedagogiqu
              "modalite_enseignement")  # fmt: skip
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)``, with one
+#: encoder for every line (``json.dumps`` with options builds one a call)
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def dumps_line(record: dict[str, Any]) -> bytes:
     """One JSON Lines line: compact, UTF-8, keys in the record's order, ``\\n`` ended."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return line.encode("utf-8") + b"\n"
+    return (compact_json(record) + "\n").encode("utf-8")
 
 
 def iter_records(context: ReleaseContext) -> Iterator[tuple[ActionBundle, dict[str, Any]]]:
@@ -80,74 +87,49 @@ def iter_records(context: ReleaseContext) -> Iterator[tuple[ActionBundle, dict[s
 
 def item_records(item: OfferItem) -> list[tuple[SessionView, dict[str, Any]]]:
     """The records of an action's sessions (by session id), built once per pass: every feed of
-    the pass that reads them gets the same list (read only, never changed)."""
+    the pass that reads them gets the same list (read only, never changed). The groups that
+    come from the action (:func:`action_groups`) are built once and shared by its sessions'
+    records."""
     if item.records is None:
         sessions = sorted(item.bundle.sessions, key=lambda s: int(s.fields["id"]))
-        item.records = [(s, session_record(item.bundle, s)) for s in sessions]
+        groups = action_groups(item.bundle)
+        item.records = [(s, session_record(item.bundle, s, groups)) for s in sessions]
     return item.records
 
 
-def session_record(bundle: ActionBundle, session: SessionView) -> dict[str, Any]:
+def session_record(
+    bundle: ActionBundle, session: SessionView, groups: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The published record of one session (see the module's docstring and the schema).
 
     Args:
         bundle: the session's action, as the published offer yields it.
         session: one of its sessions.
+        groups: :func:`action_groups` of ``bundle`` when the caller already built them (they
+            are then shared, not copied); built here otherwise.
 
     Returns:
         The record, its keys in the schema's order.
     """
-    formation, action, dispositif = bundle.formation, bundle.action, bundle.dispositif
+    if groups is None:
+        groups = action_groups(bundle)
     fields = session.fields
     responsable_siret = fields.get("organisme_responsable_siret")
     return {
         "code_fas": session.ref,
         "code_fas_action": bundle.ref,
-        "code_fas_formation": str(formation["id"]),
-        "formation": {
-            "intitule_formation": text(formation.get("intitule_formation")) or "",
-            **_pick(formation, text, "objectif_formation", "resultats_attendus"),
-            **_pick(formation, text, "contenu_formation", "code_niveau_sortie", "famille_metier"),
-            "formacodes": [str(code) for code in formation.get("formacodes") or []],
-            "domaine_principal": text(formation.get("domaine_principal")),
-            "certifiante": bool(formation.get("certifiante")),
-            **_pick(formation, text, "code_certifinfo", "type_certification"),
-        },
-        "action": {
-            **_pick(action, text, "complement_intitule", "complement_programme", "objectifs"),
-            **_pick(action, text, "resultats_attendus", "plus_formation"),
-            **_pick(action, url, "url_action", "url_pdf", "url_video"),
-            **_pick(action, text, "type_equipement", "niveau_entree", "prerequis", "commentaires"),
-            "public": text(dispositif.get("public")),
-        },
-        "organisme": organisme(bundle, bundle.siret, full=True),
+        "code_fas_formation": groups["code_fas_formation"],
+        "formation": groups["formation"],
+        "action": groups["action"],
+        "organisme": groups["organisme"],
         "organisme_responsable": (
             organisme(bundle, responsable_siret, full=False) if responsable_siret else None
         ),
-        "programme": {
-            "code_programme": bundle.programme,
-            **_pick(bundle.programme_row, text, "libelle_programme", "code_dispositif"),
-            "annee": int(bundle.annee),
-        },
-        "lot": {
-            "numero_lot": str(bundle.lot["numero_lot"]),
-            **_pick(bundle.lot, text, "intitule_lot", "territoire"),
-        },
-        "codes_externes": {
-            "numero_lot": str(dispositif["numero_lot"]),
-            "id_action_cr": int(dispositif["id_action_cr"]),
-            "of_mandataire_cr": int(dispositif["of_mandataire_cr"]),
-        },
-        "places": {
-            **_pick(dispositif, integer, "nb_places_dispositif", "nb_places_restantes"),
-            **_pick(dispositif, integer, "effectif_minimal", "capacite_simultanee"),
-        },
-        "frais": {
-            **_pick(dispositif, number, "frais_ht", "taux_tva", "frais_ttc"),
-            "frais_additionnels": text(dispositif.get("frais_additionnels")),
-            "frais_certification": number(dispositif.get("frais_certification")),
-            "prise_en_charge_frais": boolean(dispositif.get("prise_en_charge_frais")),
-        },
+        "programme": groups["programme"],
+        "lot": groups["lot"],
+        "codes_externes": groups["codes_externes"],
+        "places": groups["places"],
+        "frais": groups["frais"],
         "dates": {
             "date_debut": iso(fields.get("date_debut")),
             "date_fin": iso(fields.get("date_fin")),
@@ -190,6 +172,57 @@ def session_record(bundle: ActionBundle, session: SessionView) -> dict[str, Any]
     }
 
 
+def action_groups(bundle: ActionBundle) -> dict[str, Any]:
+    """The groups of a session's record that come from its action alone (the same for each of
+    its sessions): ``code_fas_formation``, ``formation``, ``action``, ``organisme``,
+    ``programme``, ``lot``, ``codes_externes``, ``places`` and ``frais``."""
+    formation, action, dispositif = bundle.formation, bundle.action, bundle.dispositif
+    return {
+        "code_fas_formation": str(formation["id"]),
+        "formation": {
+            "intitule_formation": text(formation.get("intitule_formation")) or "",
+            **_pick(formation, text, "objectif_formation", "resultats_attendus"),
+            **_pick(formation, text, "contenu_formation", "code_niveau_sortie", "famille_metier"),
+            "formacodes": [str(code) for code in formation.get("formacodes") or []],
+            "domaine_principal": text(formation.get("domaine_principal")),
+            "certifiante": bool(formation.get("certifiante")),
+            **_pick(formation, text, "code_certifinfo", "type_certification"),
+        },
+        "action": {
+            **_pick(action, text, "complement_intitule", "complement_programme", "objectifs"),
+            **_pick(action, text, "resultats_attendus", "plus_formation"),
+            **_pick(action, url, "url_action", "url_pdf", "url_video"),
+            **_pick(action, text, "type_equipement", "niveau_entree", "prerequis", "commentaires"),
+            "public": text(dispositif.get("public")),
+        },
+        "organisme": organisme(bundle, bundle.siret, full=True),
+        "programme": {
+            "code_programme": bundle.programme,
+            **_pick(bundle.programme_row, text, "libelle_programme", "code_dispositif"),
+            "annee": int(bundle.annee),
+        },
+        "lot": {
+            "numero_lot": str(bundle.lot["numero_lot"]),
+            **_pick(bundle.lot, text, "intitule_lot", "territoire"),
+        },
+        "codes_externes": {
+            "numero_lot": str(dispositif["numero_lot"]),
+            "id_action_cr": int(dispositif["id_action_cr"]),
+            "of_mandataire_cr": int(dispositif["of_mandataire_cr"]),
+        },
+        "places": {
+            **_pick(dispositif, integer, "nb_places_dispositif", "nb_places_restantes"),
+            **_pick(dispositif, integer, "effectif_minimal", "capacite_simultanee"),
+        },
+        "frais": {
+            **_pick(dispositif, number, "frais_ht", "taux_tva", "frais_ttc"),
+            "frais_additionnels": text(dispositif.get("frais_additionnels")),
+            "frais_certification": number(dispositif.get("frais_certification")),
+            "prise_en_charge_frais": boolean(dispositif.get("prise_en_charge_frais")),
+        },
+    }
+
+
 def organisme(bundle: ActionBundle, siret: str, *, full: bool) -> dict[str, Any]:
     """An organisme of the action by SIRET: SIRET and raison sociale, with ``full`` its contact."""
     row = bundle.organismes.get(siret, {})
@@ -209,19 +242,28 @@ def referent(row: dict[str, Any] | None) -> dict[str, str | None] | None:
 def etat_recrutement(value: Any) -> str | None:
     """The état du recrutement as published (``ouvert``, ``suspendu``, ``fermé``), else None."""
     label = text(value)
-    return _ETATS.get(ETATS_RECRUTEMENT.code_of(label) or "") if label else None
+    return _published_etat(label) if label else None
+
+
+@lru_cache(maxsize=256)  # a few labels, each one folded once (not once per session)
+def _published_etat(label: str) -> str | None:
+    return _ETATS.get(ETATS_RECRUTEMENT.code_of(label) or "")
 
 
 def text(value: Any) -> str | None:
     """Text as published: surrounding blanks stripped, None when blank or missing."""
     if value is None:
         return None
+    if value.__class__ is str:  # the usual case, without str()
+        return value.strip() or None  # type: ignore[no-any-return]
     stripped = str(value).strip()
     return stripped or None
 
 
 def iso(value: Any) -> str | None:
     """A date as ``AAAA-MM-JJ``, None when missing or not a date."""
+    if value.__class__ is dt.date:  # the usual case, without as_date()
+        return value.isoformat()  # type: ignore[no-any-return]
     found = as_date(value)
     return found.isoformat() if found else None
 
@@ -254,6 +296,12 @@ def url(value: Any) -> str | None:
 
 
 def _pick(row: dict[str, Any], convert: Callable[[Any], Any], *keys: str) -> dict[str, Any]:
+    if convert is text:  # most fields: text() inlined for a str (a call saved per field)
+        found = {}
+        for key in keys:
+            value = row.get(key)
+            found[key] = (value.strip() or None) if value.__class__ is str else text(value)
+        return found
     return {key: convert(row.get(key)) for key in keys}
 
 
