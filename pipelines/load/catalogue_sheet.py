@@ -5,7 +5,7 @@ through several generic calls (A1 notation check, dimension check, a cell tuple,
 lookup, three escapes); for the catalogue's 28 columns that is most of a publication's workbook
 time. :meth:`CatalogueSheet.append_row` writes the same XML for a row of in-line strings,
 numbers and dates in one string. Any row it cannot prove identical (a string xlsxwriter would
-truncate or take for rich text, a number that is not finite, a row with its own height or
+truncate, a number that is not finite, a row with its own height or
 comments, not ``constant_memory``...) goes through xlsxwriter's own ``write_*`` methods, and
 ``tests/load/test_catalogue_sheet.py`` compares both on tricky values.
 """
@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
+
+from pipelines.load.safe_xlsx import write_text
 
 #: a value in a cell: an in-line string, a number, or a date (shown with its format)
 Cell = tuple[int, str | int | float | dt.date, Format | None]
@@ -111,7 +113,7 @@ class CatalogueSheet(Worksheet):  # type: ignore[misc]
             previous = col
             kind = value.__class__
             if isinstance(value, str):
-                if kind is not str or len(value) > self.xls_strmax // 2 or value.startswith("<r>"):
+                if kind is not str or len(value) > self.xls_strmax // 2:
                     return False
             elif isinstance(value, int | float):
                 if (kind is not int and kind is not float) or not math.isfinite(value):
@@ -126,7 +128,7 @@ class CatalogueSheet(Worksheet):  # type: ignore[misc]
         """The row through xlsxwriter's own methods (the reference :meth:`append_row` follows)."""
         for col, value, cell_format in cells:
             if isinstance(value, str):
-                self.write_string(row, col, value, cell_format)
+                write_text(self, row, col, value, cell_format)
             elif isinstance(value, dt.datetime):
                 self.write_datetime(row, col, value, cell_format)
             elif isinstance(value, dt.date):

@@ -30,6 +30,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from pipelines.load.safe_xlsx import write_text
 from pipelines.load.template_fields import (
     HELP,
     LONG_TEXT,
@@ -209,7 +210,7 @@ def _write_cell(
     elif isinstance(value, (int, float)) and column.kind in ("int", "number", "percent"):
         sheet.write_number(row, col, value, style)
     else:
-        sheet.write_string(row, col, str(value), style)
+        write_text(sheet, row, col, str(value), style)
 
 
 def _validate(sheet: Worksheet, table: str, column: Column, col: int, last_row: int) -> None:

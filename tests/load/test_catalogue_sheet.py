@@ -15,12 +15,12 @@ from pipelines.load.catalogue_feed import HEADER_FORMAT, WORKBOOK_OPTIONS
 from pipelines.load.catalogue_sheet import CatalogueSheet, Cell
 
 CREATED = dt.datetime(2025, 3, 2)
-#: texts xlsxwriter escapes, keeps as rich text, truncates, or marks to keep their blanks
+#: texts xlsxwriter escapes, truncates, or marks to keep their blanks
 TEXTS = [
     "texte", "", " début", "fin ", "\tpas à pas", "ligne\n", "\u00a0insécable", "sep\u2028",
     "a & b < c > d \"cité\" 'apostrophe'", "=HYPERLINK(\"http://x\")", "@SUM(1)", "-1", "+33",
     "contrôle \x01\x1f\x0b fin", "seul \x1f", "\x0cpage", "nul\x00", "_x0041_ déjà échappé", "_x00e9_", "x\ufffe\uffff",
-    "<r><t>riche</t></r>", "<r>début seul", "é" * 16383, "é" * 16384, "😀" * 16383 + "abc",
+    "<r>début seul", "fin seule</r>", "é" * 16383, "é" * 16384, "😀" * 16383 + "abc",
     "🎓 emoji", "\r\n", "  ", "x" * 32767,
 ]  # fmt: skip
 NUMBERS = [0, 1, -5, 455, 5835.06, 0.1, 1e20, 1.5e-7, -0.0, 2**53 + 1, 12.0]
@@ -101,7 +101,7 @@ def test_a_row_xlsxwriter_would_change_goes_through_its_methods() -> None:
     plain = [(0, "texte", None), (1, 3, None)]
     assert sheet._plain(1, plain)  # type: ignore[arg-type]
     assert not sheet._plain(1, [(0, "é" * 16384, None)])  # may be truncated (UTF-16)
-    assert not sheet._plain(1, [(0, "<r><t>x</t></r>", None)])  # rich text
+    assert sheet._plain(1, [(0, "<r><t>x</t></r>", None)])  # text, escaped like any other
     assert not sheet._plain(1, [(0, math.inf, None)])
     assert not sheet._plain(1, [(0, True, None)])  # type: ignore[list-item]
     assert not sheet._plain(1, [(1, "b", None), (0, "a", None)])  # columns out of order
@@ -130,3 +130,27 @@ def test_without_constant_memory_every_row_goes_through_xlsxwriter(constant_memo
         book.close()
         written.append(out.getvalue())
     assert written[0] == written[1]
+
+
+#: a text xlsxwriter would copy into the sheet as XML: here a formula cell
+MARKUP = "<r><t>x</t></r><r><f>1+1</f></r>"
+
+
+@pytest.mark.parametrize("constant_memory", [True, False])
+def test_a_text_shaped_like_xlsxwriter_markup_is_written_as_text(constant_memory: bool) -> None:
+    import zipfile
+
+    import openpyxl
+
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {**WORKBOOK_OPTIONS, "constant_memory": constant_memory})
+    sheet = book.add_worksheet("Feuille", CatalogueSheet)
+    sheet.append_row(1, [(0, MARKUP, None)])  # the fast path
+    sheet.set_row(2, 20)
+    sheet.append_row(2, [(0, MARKUP, None)])  # a row of its own height: xlsxwriter's methods
+    book.close()
+    with zipfile.ZipFile(out) as archive:
+        xml = b"".join(archive.read(n) for n in archive.namelist() if n.startswith("xl/"))
+    assert b"<f>" not in xml
+    cells = openpyxl.load_workbook(out)["Feuille"]
+    assert [cells["A2"].value, cells["A3"].value] == [MARKUP, MARKUP]
