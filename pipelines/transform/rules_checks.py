@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pipelines.transform.bundle import ActionBundle, SessionView
@@ -100,11 +101,19 @@ def same(value: Any, expected: Any) -> bool:
     return normalise(str(value)) == normalise(str(expected))
 
 
+@lru_cache(maxsize=256)
+def _loose_set(values: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
+    """The values of a check, normalised once per rule book (a check's values never change)."""
+    return frozenset(normalise(v, ignore) for v in values)
+
+
 def _required(check: Required, scope: Scope) -> Iterator[Finding]:
-    blanks = {normalise(v, LOOSE) for v in check.blank_values}
+    blanks = _loose_set(check.blank_values, LOOSE)
     for ref in check.fields:
         value = scope.read(ref.path)
-        if not is_filled(value) or (isinstance(value, str) and normalise(value, LOOSE) in blanks):
+        if not is_filled(value) or (
+            blanks and isinstance(value, str) and normalise(value, LOOSE) in blanks
+        ):
             yield Finding(ref.path, ref.label, {})
 
 
@@ -177,14 +186,17 @@ def _equals(check: Equals, scope: Scope) -> Iterator[Finding]:
 
 
 def _one_of(check: OneOf, scope: Scope) -> Iterator[Finding]:
-    allowed = {normalise(v, check.ignore) for v in check.values}
-    expected = quoted_choices(check.values)
+    allowed = _loose_set(check.values, check.ignore)
+    expected = _quoted_choices(check.values)
 
     def fails(value: Any) -> dict[str, str] | None:
         ok = normalise(str(value), check.ignore) in allowed
         return None if ok else {"value": display(value), "expected": expected}
 
     return _compared(check, scope, fails, expected)
+
+
+_quoted_choices = lru_cache(maxsize=256)(quoted_choices)
 
 
 def _set_equals(check: SetEquals, scope: Scope) -> Iterator[Finding]:
