@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ LIGHT_CHANGES = frozenset(
 T_ACTIONS: Table = store.Action.__table__  # type: ignore[assignment]
 T_TRANSITIONS: Table = store.ActionTransition.__table__  # type: ignore[assignment]
 T_ISSUES: Table = store.ActionIssue.__table__  # type: ignore[assignment]
+#: Values per ``IN (...)``.
+IN_CHUNK = 500
 
 
 def next_state(current: str, changed: set[str], blocking: bool, new: bool) -> str:
@@ -109,21 +112,34 @@ def same_issues(db: orm.Session, issues: Mapping[int, Sequence[Issue]]) -> set[i
 
 
 def apply(db: orm.Session, transitions: Iterable[Transition], *, now: dt.datetime, who: str) -> int:
-    """Write the transitions (new state on the action, one history row each)."""
-    count = 0
-    for t in transitions:
-        if t.from_etat == t.to_etat:
-            continue
-        db.execute(update(T_ACTIONS).where(T_ACTIONS.c.id == t.action_id).values(etat=t.to_etat))
-        db.execute(
-            insert(T_TRANSITIONS).values(
-                action_id=t.action_id, from_etat=t.from_etat, to_etat=t.to_etat, at=now,
-                who=who, why=t.why,
+    """Write the transitions (new state on the action, one history row each).
+
+    Set-based: one ``UPDATE … WHERE id IN (…)`` per target state (and slice of ids), and the
+    history rows inserted in one batch, in the order of ``transitions``.
+    """
+    moves = [t for t in transitions if t.from_etat != t.to_etat]
+    final = {t.action_id: t.to_etat for t in moves}  # an action moved twice ends in its last
+    by_target: dict[str, list[int]] = defaultdict(list)
+    for action_id, target in final.items():
+        by_target[target].append(action_id)
+    for target, ids in by_target.items():
+        for start in range(0, len(ids), IN_CHUNK):
+            db.execute(
+                update(T_ACTIONS)
+                .where(T_ACTIONS.c.id.in_(ids[start : start + IN_CHUNK]))
+                .values(etat=target)
             )
+    if moves:
+        db.execute(
+            insert(T_TRANSITIONS),
+            [
+                {"action_id": t.action_id, "from_etat": t.from_etat, "to_etat": t.to_etat,
+                 "at": now, "who": who, "why": t.why}
+                for t in moves
+            ],
         )  # fmt: skip
-        count += 1
-    logger.info("%d transitions by %s", count, who)
-    return count
+    logger.info("%d transitions by %s", len(moves), who)
+    return len(moves)
 
 
 def states_of(db: orm.Session, action_ids: Iterable[int]) -> dict[int, str]:
@@ -171,8 +187,8 @@ def settle(
         transitions.append(Transition(action_id, before, target, why))
     apply(db, transitions, now=now, who=who)
     counts = dict.fromkeys(STATES, 0)
-    for state in states_of(db, issues).values():
-        counts[state] += 1
+    for t in transitions:  # every evaluated action is now in its target state
+        counts[t.to_etat] += 1
     return counts
 
 
