@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table, bindparam, insert, orm, select, update
 
@@ -72,13 +73,29 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _plain_values(series: pd.Series) -> list[Any]:
-    """A column as Python values; a column of texts is taken as it is (None for missing)."""
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
-        "string",
-        "empty",
-    ):
-        return series.where(series.notna(), None).tolist()
+    """A column as Python values (None for missing), as :func:`python_values` gives them.
+
+    Texts, booleans and nullable numbers are read straight from their arrays; other columns
+    (dates, mixed objects) go through :func:`python_values`.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_object_dtype(dtype):
+        array = series.to_numpy()
+        values = array.tolist()
+        missing = pd.isna(array)
+        if missing.any():
+            values = [None if m else v for v, m in zip(values, missing.tolist(), strict=True)]
+        if set(map(type, values)) <= _PLAIN_TEXT:  # texts as they are
+            return values
+        return python_values(series)
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return series.to_numpy().tolist()
+    if isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype | pd.BooleanDtype):
+        return series.array.to_numpy(dtype=object, na_value=None).tolist()
     return python_values(series)
+
+
+_PLAIN_TEXT = frozenset({str, type(None)})
 
 
 def upsert(
