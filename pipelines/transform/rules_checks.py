@@ -63,23 +63,37 @@ class Scope:
 
     def read(self, path: str) -> Any:
         """Return the value at a rule path (``session.referents.pmr``, ``lot.numero_lot``)."""
-        namespace, _, name = path.partition(".")
-        if namespace == "bundle":
-            return getattr(self.bundle, name)
-        if namespace != "session":
-            return getattr(self.bundle, namespace).get(name)
-        if self.session is None:
-            raise ValueError(f"{path} read outside a session")
-        head, _, tail = name.partition(".")
-        if head == "informations_collectives":
-            return self.session.informations_collectives
-        if head == "referents":  # a référent is its contact: a store row also has ids, type
-            kind, _, attribute = tail.partition(".")
-            referent = self.session.referents.get(kind) or {}
-            if attribute:
-                return referent.get(attribute)
+        return _reader(path)(self)
+
+
+@lru_cache(maxsize=1024)
+def _reader(path: str) -> Callable[[Scope], Any]:
+    """How to read a rule path from a scope, worked out once per path."""
+    namespace, _, name = path.partition(".")
+    if namespace == "bundle":
+        return lambda scope: getattr(scope.bundle, name)
+    if namespace != "session":
+        return lambda scope: getattr(scope.bundle, namespace).get(name)
+    head, _, tail = name.partition(".")
+    if head == "informations_collectives":
+        return lambda scope: _session(scope, path).informations_collectives
+    if head == "referents":  # a référent is its contact: a store row also has ids, type
+        kind, _, attribute = tail.partition(".")
+        if attribute:
+            return lambda scope: (_session(scope, path).referents.get(kind) or {}).get(attribute)
+
+        def contact(scope: Scope) -> Any:
+            referent = _session(scope, path).referents.get(kind) or {}
             return {key: referent.get(key) for key in _CONTACT}
-        return self.session.fields.get(name)
+
+        return contact
+    return lambda scope: _session(scope, path).fields.get(name)
+
+
+def _session(scope: Scope, path: str) -> SessionView:
+    if scope.session is None:
+        raise ValueError(f"{path} read outside a session")
+    return scope.session
 
 
 @dataclass(frozen=True)

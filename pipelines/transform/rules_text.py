@@ -51,7 +51,11 @@ def is_filled(value: Any) -> bool:
 
     ``0`` and ``False`` are given. A mapping (a référent) is given when one of its values is.
     """
-    if value is None or type(value).__name__ in ("NaTType", "NAType"):
+    if value is None:
+        return False
+    if type(value) is str:  # the usual case first
+        return bool(value.strip())
+    if type(value).__name__ in ("NaTType", "NAType"):
         return False
     if isinstance(value, float):
         return not math.isnan(value)
