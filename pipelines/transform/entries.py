@@ -284,8 +284,8 @@ def _check_actions(
     flags: dict[Key, list[dict[str, Any]]] = {}
     years: set[int] = set()
     region_ids: list[int | None] = []
-    read = actions[["id_action_cr", "siret", "ref_action", *_FRAME_COLUMNS]]
-    for row, action in zip(actions.index, read.to_dict("records"), strict=True):
+    read = _dicts(actions, ("id_action_cr", "siret", "ref_action", *_FRAME_COLUMNS))
+    for row, action in zip(actions.index, read, strict=True):
         fa = index.actions.get(int(action["id_action_cr"]))
         region_ids.append(fa.id if fa else None)
         key = (action["siret"], action["ref_action"])
@@ -323,6 +323,18 @@ def _check_actions(
     for row in actions.index[duplicated]:
         problems.add("actions", row, "id_action_cr", "cle-dupliquee")
     return _without(actions, problems.rows["actions"]), flags, years
+
+
+def _dicts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Some columns of each row, as ``to_dict("records")`` gives them (NA as None)."""
+    values = []
+    for column in columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            values.append(series.array.to_numpy(dtype=object, na_value=None).tolist())
+        else:
+            values.append(series.tolist())
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 #: The columns of an action the frame overrides (see :func:`_flags`).
