@@ -166,13 +166,17 @@ def upsert(
              "row_hash": "", "delivery_id": merge.delivery_id}
             for row in inserts
         ]  # fmt: skip
+        # RETURNING gives each new row's key with its id, in whatever order: SQLAlchemy can
+        # then batch the rows in multi-row INSERTs (sorting by parameter order would insert
+        # them one by one on SQLite, which has no sentinel to sort with). Rows are inserted,
+        # and get their ids, in the order of ``inserts`` either way.
         returned = merge.db.execute(
-            insert(table).returning(table.c.id, *(table.c[k] for k in key_columns),
-                                    sort_by_parameter_order=True),
-            stamped,
-        )  # fmt: skip
-        for new_id, *values in returned:
-            done[tuple(values)] = (new_id, {"*"})
+            insert(table).returning(table.c.id, *(table.c[k] for k in key_columns)), stamped
+        )
+        new_ids = {tuple(values): new_id for new_id, *values in returned}
+        for row in inserts:
+            key = tuple(row[k] for k in key_columns)
+            done[key] = (new_ids[key], {"*"})
         merge.count(name, "inserted", len(inserts))
     return done
 
