@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, orm, select, update
+from sqlalchemy import Table, delete, insert, literal, orm, select, update
 
 from pipelines.transform.bundle import Issue
 from schemas import store
@@ -253,11 +253,39 @@ def decide(
     if refuse and not (reason and reason.strip()):
         raise ValueError("un refus doit dire pourquoi (--reason)")
     target = REFUSEE if refuse else VALIDEE
+    why = reason.strip() if reason else "validée par le Carif-Oref"
     current = states_of(db, action_ids)
-    transitions = [
-        Transition(a, current[a], target, reason.strip() if reason else "validée par le Carif-Oref")
-        for a in action_ids
-        if current.get(a) != target
-    ]
-    apply(db, transitions, now=now, who=who)
+    transitions = [Transition(a, current[a], target, why) for a in action_ids
+                   if current.get(a) != target]  # fmt: skip
+    moved = [t.action_id for t in transitions]
+    if all(a < b for a, b in zip(moved, moved[1:], strict=False)):
+        _move_in_order(db, moved, target, why, now=now, who=who)
+    else:
+        apply(db, transitions, now=now, who=who)
     return transitions
+
+
+def _move_in_order(
+    db: orm.Session, ids: list[int], target: str, why: str, *, now: dt.datetime, who: str
+) -> None:
+    """:func:`apply` for actions sorted by id going to one state for one reason, set-based:
+    per slice of ids, the history rows copied from the actions (``INSERT … SELECT``, by id)
+    before one ``UPDATE``."""
+    columns = ("action_id", "from_etat", "to_etat", "at", "who", "why")
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        history = (
+            select(
+                T_ACTIONS.c.id,
+                T_ACTIONS.c.etat,
+                literal(target, T_TRANSITIONS.c.to_etat.type),
+                literal(now, T_TRANSITIONS.c.at.type),
+                literal(who, T_TRANSITIONS.c.who.type),
+                literal(why, T_TRANSITIONS.c.why.type),
+            )
+            .where(T_ACTIONS.c.id.in_(chunk))
+            .order_by(T_ACTIONS.c.id)
+        )
+        db.execute(insert(T_TRANSITIONS).from_select(columns, history))
+        db.execute(update(T_ACTIONS).where(T_ACTIONS.c.id.in_(chunk)).values(etat=target))
+    logger.info("%d transitions by %s", len(ids), who)
