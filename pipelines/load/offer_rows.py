@@ -75,8 +75,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _plain_values(series: pd.Series) -> list[Any]:
     """A column as Python values (None for missing), as :func:`python_values` gives them.
 
-    Texts, booleans and nullable numbers are read straight from their arrays; other columns
-    (dates, mixed objects) go through :func:`python_values`.
+    Texts, booleans, nullable numbers and naive datetimes are read straight from their arrays;
+    other columns (mixed objects, time zones) go through :func:`python_values`.
     """
     dtype = series.dtype
     if pd.api.types.is_object_dtype(dtype):
@@ -90,12 +90,20 @@ def _plain_values(series: pd.Series) -> list[Any]:
         return python_values(series)
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
         return series.to_numpy().tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":  # naive datetimes: their dates
+        array = series.to_numpy()
+        days = array.astype("datetime64[D]").astype(object).tolist()
+        dates = [None if m else d for d, m in zip(days, np.isnat(array).tolist(), strict=True)]
+        if set(map(type, dates)) <= _PLAIN_DATE:  # (years beyond 9999 would be integers)
+            return dates
+        return python_values(series)
     if isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype | pd.BooleanDtype):
         return series.array.to_numpy(dtype=object, na_value=None).tolist()
     return python_values(series)
 
 
 _PLAIN_TEXT = frozenset({str, type(None)})
+_PLAIN_DATE = frozenset({dt.date, type(None)})
 
 
 def upsert(

@@ -23,7 +23,7 @@ def _frame() -> pd.DataFrame:
             "count": pd.Series([1, None, 3], dtype="Int64"),
             "amount": pd.Series([1.5, None, 2.0], dtype="Float64"),
             "maybe": pd.Series([True, None, False], dtype="boolean"),
-            "day": pd.to_datetime(pd.Series(["2025-03-01", None, "2025-04-02"])),
+            "day": pd.to_datetime(pd.Series(["2025-03-01 13:45", None, "2025-04-02 00:00"])),
         }
     ).set_axis(pd.Index([4, 7, 9], name="row"))
 
