@@ -41,8 +41,9 @@ _CONTENT_NAMES = {
 _NO_SPACES = re.compile(r"\s+")
 # Unicode category Cc is U+0000-U+001F and U+007F-U+009F; tab, line feed and return are text.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-#: How many distinct texts the pure text functions remember (an offer repeats its texts).
-_CACHE_SIZE = 2**16
+#: How many distinct texts the pure text functions remember: an offer repeats its short texts
+#: (blank values, choices); the bound keeps long descriptions from piling up.
+_CACHE_SIZE = 4096
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
