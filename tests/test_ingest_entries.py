@@ -172,3 +172,33 @@ def test_a_hostile_lheo_entry_is_refused_recorded_and_archived(
         k: v for k, v in before.items() if k != "deliveries"
     }
     assert (tmp_path / "out" / result.archive / "manifest.json").is_file()  # type: ignore[operator]
+
+
+def test_a_decision_records_the_same_history_in_id_order_or_not(
+    frame: Engine, tmp_path: Path
+) -> None:
+    """``decide`` writes sorted ids set-based (INSERT … SELECT) and others row by row: the
+    same states and the same history rows (in the order of the ids given) either way."""
+    ingest(frame, write_entries(tmp_path, minimal_entries()), tmp_path / "out")
+    with open_session(frame) as db:
+        ids = select_actions(db, all_valid=True)
+    assert len(ids) == 3
+    done: dict[str, list[tuple[Any, ...]]] = {}
+    for name, order in (("sorted", ids), ("shuffled", [ids[1], ids[2], ids[0]])):
+        with open_session(frame, write=True) as db, db.begin():
+            transitions = decide(db, order, refuse=True, reason=" doublon ", now=T0, who="offre")
+            assert [t.action_id for t in transitions] == order
+            table = store.ActionTransition.__table__
+            rows = db.execute(
+                select(table.c.action_id, table.c.from_etat, table.c.to_etat, table.c.at,
+                       table.c.who, table.c.why)
+                .where(table.c.who == "offre").order_by(table.c.id)
+            ).all()  # fmt: skip
+            done[name] = [(r[0], r[1], r[2], plain(r[3]), r[4], r[5]) for r in rows]
+            db.rollback()  # the next order starts from the same states
+    assert [r[0] for r in done["sorted"]] == ids
+    assert [r[0] for r in done["shuffled"]] == [ids[1], ids[2], ids[0]]
+    assert sorted(done["sorted"]) == sorted(done["shuffled"])
+    assert {r[1:] for r in done["sorted"]} == {
+        ("en_attente_validation", "refusee", plain(T0), "offre", "doublon")
+    }

@@ -95,11 +95,14 @@ def locate(sheet: RawSheet, spec: Sheet, file_name: str) -> LocatedSheet:
             same column.
     """
     names = _names_of(spec)
+    most = len(set(names.values()))  # a row naming every column: no later row can beat it
     best_row, best_score = -1, 0
     for index, cells in enumerate(sheet.rows[:HEADER_SEARCH_ROWS]):
         score = len({names[n] for n in (_header_key(c) for c in cells) if n in names})
         if score > best_score:
             best_row, best_score = index, score
+            if score == most:
+                break
     if best_score == 0:
         if not any(as_text(c) for row in sheet.rows for c in row):
             raise ExtractionFileError(file_name, "feuille-vide", sheet=spec.title)
@@ -146,27 +149,29 @@ def _header_key(cell: Any) -> str:
 
 
 def _frame(sheet: RawSheet, first: int, positions: dict[str, int], spec: Sheet) -> pd.DataFrame:
-    """Build the frame of data rows below the header, blank rows skipped."""
+    """Build the frame of data rows below the header, blank rows skipped.
+
+    Column by column: each column's cells are taken from every row at once (blank text is
+    None), then the rows where every column is None are dropped.
+    """
     columns = [c.name for c in spec.columns]
-    data: dict[str, list[Any]] = {name: [] for name in columns}
-    index: list[int] = []
-    for offset, cells in enumerate(sheet.rows[first:]):
-        values = [_cell(cells, positions[name]) if name in positions else None for name in columns]
-        if all(v is None for v in values):
-            continue
-        index.append(first + offset + 1)
-        for name, value in zip(columns, values, strict=True):
-            data[name].append(value)
-    return pd.DataFrame(
-        data, index=pd.Index(index, dtype="int64", name="row"), columns=columns, dtype=object
-    )
+    rows = sheet.rows[first:]
+    taken = {name: _column(rows, positions[name]) for name in columns if name in positions}
+    filled: set[int] = set()
+    for values in taken.values():
+        if len(filled) == len(rows):
+            break
+        filled.update(i for i, v in enumerate(values) if v is not None)
+    kept = sorted(filled)
+    if len(kept) < len(rows):
+        taken = {name: [values[i] for i in kept] for name, values in taken.items()}
+    data = {name: taken[name] if name in taken else [None] * len(kept) for name in columns}
+    index = pd.Index([first + i + 1 for i in kept], dtype="int64", name="row")
+    return pd.DataFrame(data, index=index, columns=columns, dtype=object)
 
 
-def _cell(cells: list[Any], position: int) -> Any:
-    """Return a cell, None when blank (calamine gives ``""`` for empty cells)."""
-    if position >= len(cells):
-        return None
-    value = cells[position]
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return value
+def _column(rows: list[list[Any]], position: int) -> list[Any]:
+    """The cells of every row at ``position``: None when blank (calamine gives ``""`` for empty
+    cells) or beyond the row's end."""
+    cells = [row[position] if position < len(row) else None for row in rows]
+    return [None if isinstance(v, str) and not v.strip() else v for v in cells]

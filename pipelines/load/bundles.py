@@ -58,9 +58,18 @@ def _rows(db: orm.Session, table: Table, column: str, ids: Sequence[Any]) -> lis
     keys = list(result.keys())
     rows = [dict(zip(keys, row, strict=True)) for row in result]
     stamps = [k for k in keys if _is_timestamp(table, k)]
+    if not stamps:
+        return rows
+    plain_of: dict[Any, Any] = {}  # rows written by one merge share their timestamps
     for row in rows:
         for key in stamps:
-            row[key] = plain_date(row[key])
+            value = row[key]
+            if value is None:
+                continue
+            text = plain_of.get(value)
+            if text is None:
+                text = plain_of[value] = plain_date(value)
+            row[key] = text
     return rows
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Table, bindparam, insert, orm, select, update
 
@@ -72,13 +73,37 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _plain_values(series: pd.Series) -> list[Any]:
-    """A column as Python values; a column of texts is taken as it is (None for missing)."""
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
-        "string",
-        "empty",
-    ):
-        return series.where(series.notna(), None).tolist()
+    """A column as Python values (None for missing), as :func:`python_values` gives them.
+
+    Texts, booleans, nullable numbers and naive datetimes are read straight from their arrays;
+    other columns (mixed objects, time zones) go through :func:`python_values`.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_object_dtype(dtype):
+        array = series.to_numpy()
+        values = array.tolist()
+        missing = pd.isna(array)
+        if missing.any():
+            values = [None if m else v for v, m in zip(values, missing.tolist(), strict=True)]
+        if set(map(type, values)) <= _PLAIN_TEXT:  # texts as they are
+            return values
+        return python_values(series)
+    if isinstance(dtype, np.dtype) and dtype.kind == "b":
+        return series.to_numpy().tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":  # naive datetimes: their dates
+        array = series.to_numpy()
+        days = array.astype("datetime64[D]").astype(object).tolist()
+        dates = [None if m else d for d, m in zip(days, np.isnat(array).tolist(), strict=True)]
+        if set(map(type, dates)) <= _PLAIN_DATE:  # (years beyond 9999 would be integers)
+            return dates
+        return python_values(series)
+    if isinstance(dtype, pd.Int64Dtype | pd.Float64Dtype | pd.BooleanDtype):
+        return series.array.to_numpy(dtype=object, na_value=None).tolist()
     return python_values(series)
+
+
+_PLAIN_TEXT = frozenset({str, type(None)})
+_PLAIN_DATE = frozenset({dt.date, type(None)})
 
 
 def upsert(
@@ -149,13 +174,17 @@ def upsert(
              "row_hash": "", "delivery_id": merge.delivery_id}
             for row in inserts
         ]  # fmt: skip
+        # RETURNING gives each new row's key with its id, in whatever order: SQLAlchemy can
+        # then batch the rows in multi-row INSERTs (sorting by parameter order would insert
+        # them one by one on SQLite, which has no sentinel to sort with). Rows are inserted,
+        # and get their ids, in the order of ``inserts`` either way.
         returned = merge.db.execute(
-            insert(table).returning(table.c.id, *(table.c[k] for k in key_columns),
-                                    sort_by_parameter_order=True),
-            stamped,
-        )  # fmt: skip
-        for new_id, *values in returned:
-            done[tuple(values)] = (new_id, {"*"})
+            insert(table).returning(table.c.id, *(table.c[k] for k in key_columns)), stamped
+        )
+        new_ids = {tuple(values): new_id for new_id, *values in returned}
+        for row in inserts:
+            key = tuple(row[k] for k in key_columns)
+            done[key] = (new_ids[key], {"*"})
         merge.count(name, "inserted", len(inserts))
     return done
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, orm, select, update
+from sqlalchemy import Table, delete, insert, literal, orm, select, update
 
 from pipelines.transform.bundle import Issue
 from schemas import store
@@ -38,6 +39,8 @@ LIGHT_CHANGES = frozenset(
 T_ACTIONS: Table = store.Action.__table__  # type: ignore[assignment]
 T_TRANSITIONS: Table = store.ActionTransition.__table__  # type: ignore[assignment]
 T_ISSUES: Table = store.ActionIssue.__table__  # type: ignore[assignment]
+#: Values per ``IN (...)``.
+IN_CHUNK = 500
 
 
 def next_state(current: str, changed: set[str], blocking: bool, new: bool) -> str:
@@ -109,21 +112,34 @@ def same_issues(db: orm.Session, issues: Mapping[int, Sequence[Issue]]) -> set[i
 
 
 def apply(db: orm.Session, transitions: Iterable[Transition], *, now: dt.datetime, who: str) -> int:
-    """Write the transitions (new state on the action, one history row each)."""
-    count = 0
-    for t in transitions:
-        if t.from_etat == t.to_etat:
-            continue
-        db.execute(update(T_ACTIONS).where(T_ACTIONS.c.id == t.action_id).values(etat=t.to_etat))
-        db.execute(
-            insert(T_TRANSITIONS).values(
-                action_id=t.action_id, from_etat=t.from_etat, to_etat=t.to_etat, at=now,
-                who=who, why=t.why,
+    """Write the transitions (new state on the action, one history row each).
+
+    Set-based: one ``UPDATE … WHERE id IN (…)`` per target state (and slice of ids), and the
+    history rows inserted in one batch, in the order of ``transitions``.
+    """
+    moves = [t for t in transitions if t.from_etat != t.to_etat]
+    final = {t.action_id: t.to_etat for t in moves}  # an action moved twice ends in its last
+    by_target: dict[str, list[int]] = defaultdict(list)
+    for action_id, target in final.items():
+        by_target[target].append(action_id)
+    for target, ids in by_target.items():
+        for start in range(0, len(ids), IN_CHUNK):
+            db.execute(
+                update(T_ACTIONS)
+                .where(T_ACTIONS.c.id.in_(ids[start : start + IN_CHUNK]))
+                .values(etat=target)
             )
+    if moves:
+        db.execute(
+            insert(T_TRANSITIONS),
+            [
+                {"action_id": t.action_id, "from_etat": t.from_etat, "to_etat": t.to_etat,
+                 "at": now, "who": who, "why": t.why}
+                for t in moves
+            ],
         )  # fmt: skip
-        count += 1
-    logger.info("%d transitions by %s", count, who)
-    return count
+    logger.info("%d transitions by %s", len(moves), who)
+    return len(moves)
 
 
 def states_of(db: orm.Session, action_ids: Iterable[int]) -> dict[int, str]:
@@ -171,8 +187,8 @@ def settle(
         transitions.append(Transition(action_id, before, target, why))
     apply(db, transitions, now=now, who=who)
     counts = dict.fromkeys(STATES, 0)
-    for state in states_of(db, issues).values():
-        counts[state] += 1
+    for t in transitions:  # every evaluated action is now in its target state
+        counts[t.to_etat] += 1
     return counts
 
 
@@ -237,11 +253,39 @@ def decide(
     if refuse and not (reason and reason.strip()):
         raise ValueError("un refus doit dire pourquoi (--reason)")
     target = REFUSEE if refuse else VALIDEE
+    why = reason.strip() if reason else "validée par le Carif-Oref"
     current = states_of(db, action_ids)
-    transitions = [
-        Transition(a, current[a], target, reason.strip() if reason else "validée par le Carif-Oref")
-        for a in action_ids
-        if current.get(a) != target
-    ]
-    apply(db, transitions, now=now, who=who)
+    transitions = [Transition(a, current[a], target, why) for a in action_ids
+                   if current.get(a) != target]  # fmt: skip
+    moved = [t.action_id for t in transitions]
+    if all(a < b for a, b in zip(moved, moved[1:], strict=False)):
+        _move_in_order(db, moved, target, why, now=now, who=who)
+    else:
+        apply(db, transitions, now=now, who=who)
     return transitions
+
+
+def _move_in_order(
+    db: orm.Session, ids: list[int], target: str, why: str, *, now: dt.datetime, who: str
+) -> None:
+    """:func:`apply` for actions sorted by id going to one state for one reason, set-based:
+    per slice of ids, the history rows copied from the actions (``INSERT … SELECT``, by id)
+    before one ``UPDATE``."""
+    columns = ("action_id", "from_etat", "to_etat", "at", "who", "why")
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        history = (
+            select(
+                T_ACTIONS.c.id,
+                T_ACTIONS.c.etat,
+                literal(target, T_TRANSITIONS.c.to_etat.type),
+                literal(now, T_TRANSITIONS.c.at.type),
+                literal(who, T_TRANSITIONS.c.who.type),
+                literal(why, T_TRANSITIONS.c.why.type),
+            )
+            .where(T_ACTIONS.c.id.in_(chunk))
+            .order_by(T_ACTIONS.c.id)
+        )
+        db.execute(insert(T_TRANSITIONS).from_select(columns, history))
+        db.execute(update(T_ACTIONS).where(T_ACTIONS.c.id.in_(chunk)).values(etat=target))
+    logger.info("%d transitions by %s", len(ids), who)

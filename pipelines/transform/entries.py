@@ -111,7 +111,7 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
         total, rejected = len(typed[spec.name]), len(problems.rows[spec.name])
         report.counts[spec.name] = {"accepted": total - rejected, "rejected": rejected}
     final = {
-        name: frame.drop(index=sorted(problems.rows[name] & set(frame.index)))
+        name: _without(frame, problems.rows[name])
         for name, frame in accepted.items()
     }
     kept = set(zip(final["actions"]["siret"], final["actions"]["ref_action"], strict=True))
@@ -189,19 +189,35 @@ STORE_LENGTHS = _store_lengths()
 def _check_lengths(name: str, frame: pd.DataFrame, problems: Problems) -> None:
     """Reject texts longer than the store keeps them (``longueur-max``), never cut silently."""
     for column, length in STORE_LENGTHS[name].items():
-        texts = frame[column].dropna()
-        for row, text in texts[texts.map(len) > length].items():
-            problems.add(name, row, column, "longueur-max", length=len(text), max_length=length)
+        cells = frame[column].to_numpy()
+        missing = pd.isna(cells).tolist()
+        for row, text, absent in zip(frame.index, cells.tolist(), missing, strict=True):
+            if not absent and len(text) > length:
+                problems.add(name, row, column, "longueur-max", length=len(text), max_length=length)
 
 
 def _keys(frame: pd.DataFrame, rows: set[int], ref: str) -> set[Key]:
     """The ``(siret, ref)`` keys of some rows, where both are readable."""
+    if not rows:
+        return set()
     keys = frame.loc[sorted(rows), ["siret", ref]].dropna()
     return set(zip(keys["siret"], keys[ref], strict=True))
 
 
 def _accepted(typed: dict[str, pd.DataFrame], problems: Problems) -> dict[str, pd.DataFrame]:
-    return {name: frame.drop(index=sorted(problems.rows[name])) for name, frame in typed.items()}
+    return {
+        name: frame.drop(index=sorted(problems.rows[name]))
+        if problems.rows[name]
+        else frame.copy(deep=False)
+        for name, frame in typed.items()
+    }
+
+
+def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:
+    """``frame`` without those of ``rows`` it holds (a shallow copy when it holds none: the
+    frames are copy-on-write, nothing shared is ever changed)."""
+    dropped = rows & set(frame.index) if rows else set()
+    return frame.drop(index=sorted(dropped)) if dropped else frame.copy(deep=False)
 
 
 @dataclass(frozen=True)
@@ -233,7 +249,7 @@ def _check_owners(
         owners = index.region_actions_of(sheet, (siret, reference))
         if any(fa is None or not sender.may_write(fa) for fa in owners):
             problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_ITS_RECORD)
-    return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
+    return _without(frame, problems.rows[sheet])
 
 
 def _check_sirets(
@@ -242,7 +258,7 @@ def _check_sirets(
     """Reject rows written under a SIRET the organisation may not write under."""
     for row in frame.index[~frame["siret"].isin(writable)]:
         problems.add(sheet, row, "siret", "siret-non-autorise", detail=_NOT_OWN)
-    return frame.drop(index=sorted(problems.rows[sheet] & set(frame.index)))
+    return _without(frame, problems.rows[sheet])
 
 
 _NOT_OWN = (
@@ -268,7 +284,8 @@ def _check_actions(
     flags: dict[Key, list[dict[str, Any]]] = {}
     years: set[int] = set()
     region_ids: list[int | None] = []
-    for row, action in zip(actions.index, actions.to_dict("records"), strict=True):
+    read = _dicts(actions, ("id_action_cr", "siret", "ref_action", *_FRAME_COLUMNS))
+    for row, action in zip(actions.index, read, strict=True):
         fa = index.actions.get(int(action["id_action_cr"]))
         region_ids.append(fa.id if fa else None)
         key = (action["siret"], action["ref_action"])
@@ -305,7 +322,23 @@ def _check_actions(
     duplicated = actions["id_action_cr"].duplicated(keep=False)
     for row in actions.index[duplicated]:
         problems.add("actions", row, "id_action_cr", "cle-dupliquee")
-    return actions.drop(index=sorted(problems.rows["actions"] & set(actions.index))), flags, years
+    return _without(actions, problems.rows["actions"]), flags, years
+
+
+def _dicts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Some columns of each row, as ``to_dict("records")`` gives them (NA as None)."""
+    values = []
+    for column in columns:
+        series = frame[column]
+        if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            values.append(series.array.to_numpy(dtype=object, na_value=None).tolist())
+        else:
+            values.append(series.tolist())
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+#: The columns of an action the frame overrides (see :func:`_flags`).
+_FRAME_COLUMNS = ("numero_lot", "of_mandataire_cr", "nb_places_dispositif")
 
 
 def _flags(action: dict[str, Any], fa: FrameAction) -> list[dict[str, Any]]:
@@ -428,4 +461,4 @@ def _link(
             problems.add(child, row, ref_column, reason)
             links.append(None)
     frame = frame.assign(**{link_column: pd.Series(links, index=frame.index, dtype=object)})
-    return frame.drop(index=sorted(problems.rows[child] & set(frame.index)))
+    return _without(frame, problems.rows[child])

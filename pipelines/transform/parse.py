@@ -38,6 +38,7 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
         The typed frame (same index as ``sheet.raw``) and the cells that could not be parsed.
     """
     raw = sheet.raw
+    rows = raw.index.tolist()
     problems: list[CellProblem] = []
     columns: dict[str, Any] = {}
     for column in sheet.spec.columns:
@@ -46,19 +47,17 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
             if column.kind == "date"
             else PARSERS[column.kind]
         )
-        failed = False if column.kind == "bool" else None
-        parsed: dict[tuple[type, Any], Any] = {}
-        values: list[Any] = []
-        for row, cell in zip(raw.index, raw[column.name], strict=True):
-            # keyed by type too: 1, 1.0 and True are equal but not parsed alike
-            key = (type(cell), cell)
-            if key not in parsed:
-                parsed[key] = _parse(parser, cell)
-            value = parsed[key]
-            if isinstance(value, BadValue):
-                problems.append(CellProblem(int(row), column.name, value.reason))
-                value = failed
-            values.append(value)
+        cells = raw[column.name].tolist()
+        # keyed by type too: 1, 1.0 and True are equal but not parsed alike
+        keys = list(zip(map(type, cells), cells, strict=True))
+        parsed = {key: _parse(parser, key[1]) for key in dict.fromkeys(keys)}
+        values = [parsed[key] for key in keys]
+        if any(isinstance(value, BadValue) for value in parsed.values()):
+            failed = False if column.kind == "bool" else None
+            for position, value in enumerate(values):
+                if isinstance(value, BadValue):
+                    problems.append(CellProblem(int(rows[position]), column.name, value.reason))
+                    values[position] = failed
         columns[column.name] = _typed(values, column.kind, raw.index)
     return pd.DataFrame(columns, index=raw.index), problems
 

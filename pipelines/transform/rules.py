@@ -62,10 +62,19 @@ def evaluate(bundle: ActionBundle, rules: Sequence[Rule]) -> list[Issue]:
     """
     issues: list[Issue] = []
     for rule in rules:
+        action = (Scope(bundle, None, rule.code),)
+        sessions: list[Scope] | None = None  # the rule's session scopes, made once
         for check in rule.checks:
-            for scope in _scopes(bundle, check, rule.code):
+            scopes: Sequence[Scope] = action
+            if check.applies_to == "session":
+                if sessions is None:
+                    sessions = [Scope(bundle, session, rule.code) for session in bundle.sessions]
+                scopes = sessions
+            for scope in scopes:
                 if applies(check, scope):
-                    issues.extend(_issue(rule, check, scope, f) for f in run_check(check, scope))
+                    findings = run_check(check, scope)
+                    if findings:
+                        issues.extend(_issue(rule, check, scope, f) for f in findings)
     return issues
 
 
@@ -90,12 +99,6 @@ def coverage_note(programme: str, year: int, specific: bool) -> str | None:
     if specific:
         return None
     return f"pas de règles spécifiques pour {programme} {year} : règles communes seules"
-
-
-def _scopes(bundle: ActionBundle, check: Check, rule: str) -> list[Scope]:
-    if check.applies_to == "session":
-        return [Scope(bundle, session, rule) for session in bundle.sessions]
-    return [Scope(bundle, None, rule)]
 
 
 def _issue(rule: Rule, check: Check, scope: Scope, finding: Finding) -> Issue:

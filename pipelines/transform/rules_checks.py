@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pipelines.transform.bundle import ActionBundle, SessionView
@@ -62,23 +63,37 @@ class Scope:
 
     def read(self, path: str) -> Any:
         """Return the value at a rule path (``session.referents.pmr``, ``lot.numero_lot``)."""
-        namespace, _, name = path.partition(".")
-        if namespace == "bundle":
-            return getattr(self.bundle, name)
-        if namespace != "session":
-            return getattr(self.bundle, namespace).get(name)
-        if self.session is None:
-            raise ValueError(f"{path} read outside a session")
-        head, _, tail = name.partition(".")
-        if head == "informations_collectives":
-            return self.session.informations_collectives
-        if head == "referents":  # a référent is its contact: a store row also has ids, type
-            kind, _, attribute = tail.partition(".")
-            referent = self.session.referents.get(kind) or {}
-            if attribute:
-                return referent.get(attribute)
+        return _reader(path)(self)
+
+
+@lru_cache(maxsize=1024)
+def _reader(path: str) -> Callable[[Scope], Any]:
+    """How to read a rule path from a scope, worked out once per path."""
+    namespace, _, name = path.partition(".")
+    if namespace == "bundle":
+        return lambda scope: getattr(scope.bundle, name)
+    if namespace != "session":
+        return lambda scope: getattr(scope.bundle, namespace).get(name)
+    head, _, tail = name.partition(".")
+    if head == "informations_collectives":
+        return lambda scope: _session(scope, path).informations_collectives
+    if head == "referents":  # a référent is its contact: a store row also has ids, type
+        kind, _, attribute = tail.partition(".")
+        if attribute:
+            return lambda scope: (_session(scope, path).referents.get(kind) or {}).get(attribute)
+
+        def contact(scope: Scope) -> Any:
+            referent = _session(scope, path).referents.get(kind) or {}
             return {key: referent.get(key) for key in _CONTACT}
-        return self.session.fields.get(name)
+
+        return contact
+    return lambda scope: _session(scope, path).fields.get(name)
+
+
+def _session(scope: Scope, path: str) -> SessionView:
+    if scope.session is None:
+        raise ValueError(f"{path} read outside a session")
+    return scope.session
 
 
 @dataclass(frozen=True)
@@ -100,11 +115,19 @@ def same(value: Any, expected: Any) -> bool:
     return normalise(str(value)) == normalise(str(expected))
 
 
+@lru_cache(maxsize=256)
+def _loose_set(values: tuple[str, ...], ignore: tuple[str, ...]) -> frozenset[str]:
+    """The values of a check, normalised once per rule book (a check's values never change)."""
+    return frozenset(normalise(v, ignore) for v in values)
+
+
 def _required(check: Required, scope: Scope) -> Iterator[Finding]:
-    blanks = {normalise(v, LOOSE) for v in check.blank_values}
+    blanks = _loose_set(check.blank_values, LOOSE)
     for ref in check.fields:
         value = scope.read(ref.path)
-        if not is_filled(value) or (isinstance(value, str) and normalise(value, LOOSE) in blanks):
+        if not is_filled(value) or (
+            blanks and isinstance(value, str) and normalise(value, LOOSE) in blanks
+        ):
             yield Finding(ref.path, ref.label, {})
 
 
@@ -177,14 +200,17 @@ def _equals(check: Equals, scope: Scope) -> Iterator[Finding]:
 
 
 def _one_of(check: OneOf, scope: Scope) -> Iterator[Finding]:
-    allowed = {normalise(v, check.ignore) for v in check.values}
-    expected = quoted_choices(check.values)
+    allowed = _loose_set(check.values, check.ignore)
+    expected = _quoted_choices(check.values)
 
     def fails(value: Any) -> dict[str, str] | None:
         ok = normalise(str(value), check.ignore) in allowed
         return None if ok else {"value": display(value), "expected": expected}
 
     return _compared(check, scope, fails, expected)
+
+
+_quoted_choices = lru_cache(maxsize=256)(quoted_choices)
 
 
 def _set_equals(check: SetEquals, scope: Scope) -> Iterator[Finding]:

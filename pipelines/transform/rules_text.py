@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 #: French thousands separator (espace fine insécable): 3 412.
@@ -38,6 +39,11 @@ _CONTENT_NAMES = {
     "embedded_document": "un document intégré",
 }
 _NO_SPACES = re.compile(r"\s+")
+# Unicode category Cc is U+0000-U+001F and U+007F-U+009F; tab, line feed and return are text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: How many distinct texts the pure text functions remember: an offer repeats its short texts
+#: (blank values, choices); the bound keeps long descriptions from piling up.
+_CACHE_SIZE = 4096
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
@@ -46,7 +52,11 @@ def is_filled(value: Any) -> bool:
 
     ``0`` and ``False`` are given. A mapping (a référent) is given when one of its values is.
     """
-    if value is None or type(value).__name__ in ("NaTType", "NAType"):
+    if value is None:
+        return False
+    if type(value) is str:  # the usual case first
+        return bool(value.strip())
+    if type(value).__name__ in ("NaTType", "NAType"):
         return False
     if isinstance(value, float):
         return not math.isnan(value)
@@ -67,6 +77,12 @@ def normalise(text: str, ignore: Collection[str] = ()) -> str:
         ignore: any of ``case``, ``accents``, ``dashes`` (every dash is ``-``), ``spaces``
             (every blank removed), ``apostrophes`` (every apostrophe is ``'``).
     """
+    return _normalise(text, ignore if isinstance(ignore, tuple) else tuple(ignore))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _normalise(text: str, ignore: tuple[str, ...]) -> str:
+    """:func:`normalise`, remembered: the same texts come back in every action."""
     text = unicodedata.normalize("NFC", text).strip()
     if "case" in ignore:
         text = text.casefold()
@@ -94,15 +110,21 @@ def visible_text(text: str) -> str:
 
 def forbidden_contents(text: str, kinds: Iterable[str]) -> list[str]:
     """Return what ``text`` holds among ``kinds``, in French (« un tableau »...)."""
+    return list(_forbidden_contents(text, kinds if isinstance(kinds, tuple) else tuple(kinds)))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _forbidden_contents(text: str, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """:func:`forbidden_contents`, remembered."""
     found = []
     for kind in kinds:
         if kind == "control_character":
-            codes = sorted({f"U+{ord(c):04X}" for c in text if _is_control(c)})
-            if codes:
+            if _CONTROL.search(text):
+                codes = sorted({f"U+{ord(c):04X}" for c in text if _is_control(c)})
                 found.append(f"caractère(s) de contrôle {', '.join(codes)}")
         elif _FORBIDDEN[kind].search(text):
             found.append(_CONTENT_NAMES[kind])
-    return found
+    return tuple(found)
 
 
 def _is_control(char: str) -> bool:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines.pandas_engine import Engine
 
 from pipelines.errors import ExtractionFileError, message
 from pipelines.extract.extraction import RawDelivery
@@ -145,11 +147,60 @@ def check_sheet(
         unreadable.add((problem.row, problem.column))
     if frame.empty:  # no row, nothing to reject (pandera would only compare dtypes)
         return frame
+    if _passes(model, frame):  # nothing to report: the lazy validation would find nothing
+        return frame
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         _record_failures(exc.failure_cases, frame, spec, unreadable, problems)
     return frame
+
+
+@cache
+def _screenable(model: type[pa.DataFrameModel]) -> pa.DataFrameSchema | None:
+    """The schema of ``model`` when :func:`_passes` knows every option it uses, else None."""
+    schema = model.to_schema()
+    if (
+        schema.strict or schema.coerce or schema.unique or schema.ordered or schema.parsers
+        or schema.index is not None or schema.dtype is not None or schema.add_missing_columns
+        or schema.unique_column_names or schema.drop_invalid_rows
+    ):  # fmt: skip
+        return None
+    for column in schema.columns.values():
+        if (
+            column.coerce or not column.required or column.regex or column.parsers
+            or column.drop_invalid_rows or column.default is not None
+        ):  # fmt: skip
+            return None
+    return schema
+
+
+def _passes(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
+    """Tell, cheaply, that ``model`` has nothing to report on ``frame``.
+
+    Runs what the lazy validation runs (dtype, nullable, unique, each declared check through
+    pandera's own :class:`~pandera.api.checks.Check`), without its fixed cost per sheet
+    (failure cases, error reports). False as soon as anything may fail, or for a schema using an
+    option not screened here: the full validation then says what fails and where.
+    """
+    schema = _screenable(model)
+    if schema is None:
+        return False
+    for name, column in schema.columns.items():
+        if name not in frame.columns:
+            return False
+        series = frame[name]
+        if column.dtype is not None:
+            dtype_ok = column.dtype.check(Engine.dtype(series.dtype), series)
+            if not (dtype_ok if isinstance(dtype_ok, bool) else bool(dtype_ok.all())):
+                return False
+        if not column.nullable and series.isna().any():
+            return False
+        if column.unique and series.duplicated().any():
+            return False
+        if not all(check(frame, name).check_passed for check in column.checks):
+            return False
+    return all(check(frame).check_passed for check in schema.checks)
 
 
 def _record_failures(
