@@ -57,9 +57,9 @@ def ingest_one(
     }
     if is_entry_file(path):
         from pipelines.ingest_entries import ingest_entry_path
-        from schemas.rules import load_rulebook
+        from schemas.rules import current_rulebook
 
-        result = ingest_entry_path(path, rulebook=load_rulebook(), **common)
+        result = ingest_entry_path(path, rulebook=current_rulebook(), **common)
     else:
         result = ingest_path(path, **common)
     document = result.as_dict()

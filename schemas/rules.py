@@ -412,6 +412,14 @@ class RuleBook:
 
 
 # The loader lives in its own module; it is part of this module's interface.
-from schemas.rules_loader import RuleFileError, load_rule_file, load_rulebook  # noqa: E402
+from schemas.rules_loader import (  # noqa: E402
+    RuleFileError,
+    current_rulebook,
+    load_rule_file,
+    load_rulebook,
+)
 
-__all__ = ["Rule", "RuleBook", "RuleFile", "RuleFileError", "load_rule_file", "load_rulebook"]
+__all__ = [
+    "Rule", "RuleBook", "RuleFile", "RuleFileError", "current_rulebook", "load_rule_file",
+    "load_rulebook",
+]  # fmt: skip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,25 @@ def load_rulebook(folder: Path | None = None) -> models.RuleBook:
         )
     logger.info("%d rule files loaded from %s", len(files) + 1, folder)
     return models.RuleBook(common=common, files=files)
+
+
+def current_rulebook(folder: Path | None = None) -> models.RuleBook:
+    """:func:`load_rulebook`, read again only when a rule file changed.
+
+    A nightly or a backfill ingests hundreds of entry files: the YAML is parsed and checked
+    once, then reused while no ``.yaml`` of the folder is added, removed or rewritten (name,
+    size and modification time). The rule book is never modified by its users.
+    """
+    folder = folder or models.DEFAULT_FOLDER
+    if not folder.is_dir():
+        return load_rulebook(folder)  # raises the usual RuleFileError
+    stamp = tuple(
+        sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.iterdir()
+               if p.suffix in (".yaml", ".yml") for st in (p.stat(),))
+    )  # fmt: skip
+    return _rulebook_of(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _rulebook_of(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> models.RuleBook:
+    return load_rulebook(folder)

@@ -104,17 +104,17 @@ def _active_sessions(db: orm.Session, sirets: set[str], years: set[int]) -> dict
     """The organisation's active sessions of actions of ``years``: key -> id."""
     if not years:
         return {}
+    # The year is filtered here, not in SQL: with it in the WHERE clause, SQLite's planner
+    # starts from the year's index and walks every action and session of the year for each
+    # file (quadratic over a nightly); from the organisation's SIRETs it reads only its own.
     statement = (
-        select(T_SESSIONS.c.siret, T_SESSIONS.c.ref_session, T_SESSIONS.c.id)
+        select(T_SESSIONS.c.siret, T_SESSIONS.c.ref_session, T_SESSIONS.c.id,
+               store.ActionRegion.annee)
         .join(T_ACTIONS, T_SESSIONS.c.action_id == T_ACTIONS.c.id)
         .join(store.ActionRegion, T_ACTIONS.c.action_region_id == store.ActionRegion.id)
-        .where(
-            T_SESSIONS.c.withdrawn_at.is_(None),
-            T_SESSIONS.c.siret.in_(sorted(sirets)),
-            store.ActionRegion.annee.in_(sorted(years)),
-        )
-    )
-    return {(s, r): i for s, r, i in db.execute(statement)}
+        .where(T_SESSIONS.c.withdrawn_at.is_(None), T_SESSIONS.c.siret.in_(sorted(sirets)))
+    )  # fmt: skip
+    return {(s, r): i for s, r, i, annee in db.execute(statement) if annee in years}
 
 
 def _merge_formations(merge: Merge, frame: pd.DataFrame) -> dict[Key, int]:

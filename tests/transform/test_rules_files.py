@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from pipelines.transform.rules import check_action, coverage_note
-from schemas.rules import DEFAULT_FOLDER, RuleFileError, load_rule_file, load_rulebook
+from schemas.rules import (
+    DEFAULT_FOLDER,
+    RuleFileError,
+    current_rulebook,
+    load_rule_file,
+    load_rulebook,
+)
 from tests.transform.test_rules import ACTION, S2, pss_bundle
 
 COMMON = DEFAULT_FOLDER / "PRF-commun.yaml"
@@ -103,6 +109,26 @@ def test_next_year_is_a_new_file_and_nothing_else(tmp_path: Path) -> None:
     assert [(i.rule, i.record, i.field) for i in issues] == [
         ("PSS:annee-debut", S2, "session.date_debut")
     ]
+
+
+def test_the_current_rulebook_is_read_again_only_when_a_rule_file_changes(
+    tmp_path: Path,
+) -> None:
+    folder = _folder(tmp_path)
+    first = current_rulebook(folder)
+    assert current_rulebook(folder) is first  # a nightly's files share one parse
+    assert not first.rules_for("PSS", 2026)[1]
+    text = PSS_2025.read_text(encoding="utf-8")
+    (folder / "PSS-2026.yaml").write_text(
+        text.replace("annee: 2025", "annee: 2026").replace("year: 2025", "year: 2026"),
+        encoding="utf-8",
+    )
+    added = current_rulebook(folder)
+    assert added is not first and added.rules_for("PSS", 2026)[1]
+    (folder / "PSS-2026.yaml").unlink()
+    assert not current_rulebook(folder).rules_for("PSS", 2026)[1]
+    with pytest.raises(RuleFileError):
+        current_rulebook(tmp_path / "absent")
 
 
 def test_intitule_comparison_is_an_option_of_the_rule_file(tmp_path: Path) -> None:
