@@ -294,6 +294,20 @@ def floor_ingest_extraction(ctx: Context) -> Callable[[], dict[str, Any]]:
     return work
 
 
+def entry_tables(
+    paths: Iterable[Path], read: Callable[[Path], dict[str, pd.DataFrame]]
+) -> dict[str, pd.DataFrame]:
+    """Every entry workbook read by ``read``, one table a sheet (the notes left out), its
+    columns named by position so that the files' sheets stack."""
+    by_sheet: dict[str, list[pd.DataFrame]] = {}
+    for path in paths:
+        for name, df in read(path).items():
+            if _norm(name) != "notes":
+                df.columns = [f"c{i}" for i in range(len(df.columns))]
+                by_sheet.setdefault(_norm(name).replace(" ", "_"), []).append(df)
+    return {k: pd.concat(v, ignore_index=True) for k, v in sorted(by_sheet.items())}
+
+
 def floor_merge_entries(ctx: Context) -> Callable[[], dict[str, Any]]:
     """fastexcel read of every entry workbook + bulk load of their rows (one table a sheet)."""
     paths, url = ctx.entries, ctx.url
@@ -301,14 +315,7 @@ def floor_merge_entries(ctx: Context) -> Callable[[], dict[str, Any]]:
     _preload()
 
     def work() -> dict[str, Any]:
-        by_sheet: dict[str, list[pd.DataFrame]] = {}
-        for path in paths:
-            for name, df in read_workbook_fast(path).items():
-                if _norm(name) != "notes":
-                    df.columns = [f"c{i}" for i in range(len(df.columns))]
-                    by_sheet.setdefault(_norm(name).replace(" ", "_"), []).append(df)
-        tables = {k: pd.concat(v, ignore_index=True) for k, v in sorted(by_sheet.items())}
-        return {"rows": bulk_load(url, tables, {})}
+        return {"rows": bulk_load(url, entry_tables(paths, read_workbook_fast), {})}
 
     return work
 

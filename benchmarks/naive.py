@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.floors import XSD, _norm, canonical_extraction, check_extraction
+from benchmarks.floors import XSD, canonical_extraction, check_extraction, entry_tables
 from benchmarks.stages import Context
 
 
@@ -113,14 +113,7 @@ def naive_merge_entries(ctx: Context) -> Callable[[], dict[str, Any]]:
     _preload()
 
     def work() -> dict[str, Any]:
-        by_sheet: dict[str, list[pd.DataFrame]] = {}
-        for path in paths:
-            for name, df in read_workbook_naive(path).items():
-                if _norm(name) != "notes":
-                    df.columns = [f"c{i}" for i in range(len(df.columns))]
-                    by_sheet.setdefault(_norm(name).replace(" ", "_"), []).append(df)
-        tables = {k: pd.concat(v, ignore_index=True) for k, v in sorted(by_sheet.items())}
-        return {"rows": orm_insert(url, tables)}
+        return {"rows": orm_insert(url, entry_tables(paths, read_workbook_naive))}
 
     return work
 
