@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, func, orm, select
+from sqlalchemy import Table, case, func, orm, select
 
 from pipelines.extract.source import parse_entry_name
 from pipelines.load.dashboard import offer_states
-from pipelines.load.published import published_action_ids
+from pipelines.load.published import published_actions
 from pipelines.load.workflow import REFUSEE, STATES, VALIDEE
 from schemas import store
 
@@ -139,61 +139,62 @@ def offer_counts(db: orm.Session) -> dict[str, Any]:
     }
 
 
-def sessions_per_action(db: orm.Session) -> dict[int, int]:
-    """How many sessions (not withdrawn) each action has."""
-    rows = db.execute(
-        select(T_SESSIONS.c.action_id, func.count())
-        .where(T_SESSIONS.c.withdrawn_at.is_(None))
-        .group_by(T_SESSIONS.c.action_id)
-    ).tuples()
-    return dict(rows.all())
-
-
-def per_programme(
-    db: orm.Session, published: set[int], sessions: dict[int, int]
-) -> list[dict[str, Any]]:
+def per_programme(db: orm.Session) -> list[dict[str, Any]]:
     """Per programme and year: active actions and sessions, and how many are published.
 
-    Args:
-        db: the store.
-        published: the publishable actions (:func:`published_action_ids`): their sessions
-            (not withdrawn) are the published ones.
-        sessions: :func:`sessions_per_action`.
+    Counted by the database (one grouped query: memory does not grow with the offer). A
+    published action (:func:`~pipelines.load.published.published_actions`) publishes its
+    sessions that are not withdrawn; an action under several dispositifs counts in each.
     """
+    sessions = (
+        select(T_SESSIONS.c.action_id, func.count().label("n"))
+        .where(T_SESSIONS.c.withdrawn_at.is_(None))
+        .group_by(T_SESSIONS.c.action_id)
+        .subquery()
+    )
+    published = published_actions().order_by(None).subquery()
+    n = func.coalesce(sessions.c.n, 0)
+    is_published = published.c.id.is_not(None)
     rows = db.execute(
         select(
-            T_ACTIONS.c.id,
             T_PROGRAMMES.c.code_programme,
             T_PROGRAMMES.c.annee,
-            T_PROGRAMMES.c.libelle_programme,
+            func.max(T_PROGRAMMES.c.libelle_programme),
+            func.count(),
+            func.sum(n),
+            func.sum(case((is_published, 1), else_=0)),
+            func.sum(case((is_published, n), else_=0)),
         )
         .select_from(T_ACTIONS)
         .outerjoin(T_DISPOSITIFS, T_DISPOSITIFS.c.action_id == T_ACTIONS.c.id)
         .outerjoin(T_PROGRAMMES, T_PROGRAMMES.c.id == T_DISPOSITIFS.c.programme_id)
+        .outerjoin(sessions, sessions.c.action_id == T_ACTIONS.c.id)
+        .outerjoin(published, published.c.id == T_ACTIONS.c.id)
         .where(T_ACTIONS.c.withdrawn_at.is_(None))
+        .group_by(T_PROGRAMMES.c.code_programme, T_PROGRAMMES.c.annee)
     ).tuples()
     table: dict[tuple[str, int], dict[str, Any]] = {}
-    for action_id, code, year, label in rows:
+    counted = ("actions", "sessions", "actions_publiees", "sessions_publiees")
+    for code, year, label, *counts in rows:
         key = (code or NO_PROGRAMME, year or 0)
-        line = table.setdefault(
-            key,
-            {
-                "code": key[0],
-                "annee": year,
-                "libelle": label or "",
-                "actions": 0,
-                "actions_publiees": 0,
-                "sessions": 0,
-                "sessions_publiees": 0,
-            },
-        )
-        n = sessions.get(action_id, 0)
-        line["actions"] += 1
-        line["sessions"] += n
-        if action_id in published:
-            line["actions_publiees"] += 1
-            line["sessions_publiees"] += n
+        line = table.setdefault(key, {"code": key[0], "annee": year, "libelle": "",
+                                      **dict.fromkeys(counted, 0)})  # fmt: skip
+        line["libelle"] = max(line["libelle"], label or "")
+        for name, value in zip(counted, counts, strict=True):
+            line[name] += int(value or 0)
     return [table[k] for k in sorted(table)]
+
+
+def published_counts(db: orm.Session) -> tuple[int, int]:
+    """The publishable actions, selected as the feeds select them, and their sessions that are
+    not withdrawn: two counts from the database."""
+    published = published_actions().order_by(None).subquery()
+    actions = db.scalar(select(func.count()).select_from(published)) or 0
+    sessions = _count(
+        db, T_SESSIONS, T_SESSIONS.c.withdrawn_at.is_(None),
+        T_SESSIONS.c.action_id.in_(select(published.c.id)),
+    )  # fmt: skip
+    return actions, sessions
 
 
 def issues_by_rule(db: orm.Session, severity: str, *, held_back: bool) -> list[dict[str, Any]]:
@@ -295,18 +296,6 @@ def rejects_by_organisation(
         line["lignes"] += d.get("rejects") or 0
     order = sorted(table, key=lambda k: (not table[k]["region"], k == "", k))
     return [table[k] for k in order]
-
-
-def published_counts(db: orm.Session, sessions: dict[int, int]) -> tuple[set[int], int]:
-    """The publishable actions, selected as the feeds select them, and their sessions' count.
-
-    Args:
-        db: the store.
-        sessions: :func:`sessions_per_action` (a published action publishes its sessions that
-            are not withdrawn).
-    """
-    ids = published_action_ids(db)
-    return set(ids), sum(sessions.get(a, 0) for a in ids)
 
 
 def held_back(db: orm.Session, states: dict[str, int], published: int) -> dict[str, Any]:

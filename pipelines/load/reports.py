@@ -166,10 +166,8 @@ def _index(
     kairos: dict[str, list[dict[str, str]]] | None,
 ) -> dict[str, Any]:
     offer = data.offer_counts(db)
-    sessions = data.sessions_per_action(db)
-    published, n_sessions = data.published_counts(db, sessions)
-    n_actions = len(published)
-    programmes = data.per_programme(db, published, sessions)
+    n_actions, n_sessions = data.published_counts(db)
+    programmes = data.per_programme(db)
     by_reason = data.rejects_by_reason(rejects)
     states = [(STATE_LABELS.get(s, s), n) for s, n in offer["etats"].items()]
     frame = data.frame_per_year(db)
