@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.errors import ExtractionFileError
@@ -165,13 +166,21 @@ def _frame(sheet: RawSheet, first: int, positions: dict[str, int], spec: Sheet) 
     kept = sorted(filled)
     if len(kept) < len(rows):
         taken = {name: [values[i] for i in kept] for name, values in taken.items()}
-    data = {name: taken[name] if name in taken else [None] * len(kept) for name in columns}
+    # one object block, filled column by column (cells are scalars): what pandas would build
+    # from a dict of lists, without converting and stacking each list
+    block = np.full((len(columns), len(kept)), None, dtype=object)
+    for position, name in enumerate(columns):
+        if name in taken:
+            block[position, :] = taken[name]
     index = pd.Index([first + i + 1 for i in kept], dtype="int64", name="row")
-    return pd.DataFrame(data, index=index, columns=columns, dtype=object)
+    return pd.DataFrame(block.T, index=index, columns=columns, dtype=object)
 
 
 def _column(rows: list[list[Any]], position: int) -> list[Any]:
     """The cells of every row at ``position``: None when blank (calamine gives ``""`` for empty
     cells) or beyond the row's end."""
-    cells = [row[position] if position < len(row) else None for row in rows]
-    return [None if isinstance(v, str) and not v.strip() else v for v in cells]
+    return [
+        None if isinstance(v := row[position] if position < len(row) else None, str)
+        and not v.strip() else v
+        for row in rows
+    ]  # fmt: skip

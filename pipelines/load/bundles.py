@@ -34,7 +34,7 @@ CHUNK = 500
 
 def fas_code(*ids: int) -> str:
     """The FAS code of a record: its formation's, action's (and session's) ids."""
-    return "-".join(str(i) for i in ids)
+    return "-".join(map(str, ids))
 
 
 def build_bundles(

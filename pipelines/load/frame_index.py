@@ -136,7 +136,8 @@ def read_frame_index(db: orm.Session, scope: Scope | None = None) -> FrameIndex:
     of_crs = {of for s in org_sirets for of in index.of_crs_of_siret.get(s, ())}
     for chunk in _chunks(of_crs):
         _read_actions(db, index, Lot.of_mandataire_cr.in_(chunk))
-    for chunk in _chunks(scope.id_actions_cr):
+    # the actions the file names are mostly its organisation's, read just above
+    for chunk in _chunks(scope.id_actions_cr - set(index.actions)):
         _read_actions(db, index, ActionRegion.id_action_cr.in_(chunk))
     named = [fa.id for id_cr, fa in index.actions.items() if id_cr in scope.id_actions_cr]
     for chunk in _chunks(named):  # who already describes them

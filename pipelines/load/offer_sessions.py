@@ -39,6 +39,10 @@ SESSION_FIELDS = (
 INFO_FIELDS = ("date", "heure_debut", "heure_fin", "lieu", "commentaire")
 REFERENT_TYPES = ("pmr", "mobilite", "prf")
 CONTACT = ("nom", "email", "telephone")
+#: each type of référent with its contact's fields and the entry columns giving them
+_REFERENT_COLUMNS = tuple(
+    (t, tuple((k, f"referent_{t}_{k}") for k in CONTACT)) for t in REFERENT_TYPES
+)
 
 
 def merge_sessions(
@@ -76,9 +80,9 @@ def merge_sessions(
                 infos[(r["siret"], r["ref_session"])], key=lambda i: (i["date"], i["heure_debut"] or "")
             ),
             "referents": {
-                t: {k: r.get(f"referent_{t}_{k}") for k in CONTACT}
-                for t in REFERENT_TYPES
-                if any(r.get(f"referent_{t}_{k}") for k in CONTACT)
+                t: {k: r.get(column) for k, column in columns}
+                for t, columns in _REFERENT_COLUMNS
+                if any(r.get(column) for _, column in columns)
             },
             "periodes_inscription": [
                 {"type": r.get("periode_inscription_type"),

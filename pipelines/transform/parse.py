@@ -41,13 +41,14 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
     rows = raw.index.tolist()
     problems: list[CellProblem] = []
     columns: dict[str, Any] = {}
+    cells_of = _cells(raw)
     for column in sheet.spec.columns:
         parser: Callable[[Any], Any] = (
             partial(parse_date, date1904=sheet.date1904)
             if column.kind == "date"
             else PARSERS[column.kind]
         )
-        cells = raw[column.name].tolist()
+        cells = cells_of(column.name)
         # keyed by type too: 1, 1.0 and True are equal but not parsed alike
         keys = list(zip(map(type, cells), cells, strict=True))
         parsed = {key: _parse(parser, key[1]) for key in dict.fromkeys(keys)}
@@ -60,6 +61,17 @@ def parse_sheet(sheet: LocatedSheet) -> tuple[pd.DataFrame, list[CellProblem]]:
                     values[position] = failed
         columns[column.name] = _typed(values, column.kind, raw.index)
     return pd.DataFrame(columns, index=raw.index), problems
+
+
+def _cells(raw: pd.DataFrame) -> Callable[[str], list[Any]]:
+    """How to take a column's cells as a list: a frame of raw cells (object columns only, as
+    the readers build it) gives them straight from its one block, not column by column."""
+    objects = all(map(pd.api.types.is_object_dtype, raw.dtypes))
+    if len(raw.columns) and raw.columns.is_unique and objects:
+        block = raw.to_numpy(dtype=object)
+        position = {name: i for i, name in enumerate(raw.columns)}
+        return lambda name: block[:, position[name]].tolist()
+    return lambda name: raw[name].tolist()
 
 
 def _parse(parser: Callable[[Any], Any], cell: Any) -> Any:

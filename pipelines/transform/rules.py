@@ -70,8 +70,9 @@ def evaluate(bundle: ActionBundle, rules: Sequence[Rule]) -> list[Issue]:
                 if sessions is None:
                     sessions = [Scope(bundle, session, rule.code) for session in bundle.sessions]
                 scopes = sessions
+            always = check.when is None
             for scope in scopes:
-                if applies(check, scope):
+                if always or applies(check, scope):
                     findings = run_check(check, scope)
                     if findings:
                         issues.extend(_issue(rule, check, scope, f) for f in findings)

@@ -47,6 +47,10 @@ _CACHE_SIZE = 4096
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?!\d)")
 
 
+#: Types whose every value is given (exactly these types, not their subclasses).
+_ALWAYS_GIVEN = frozenset({int, bool, date, datetime})
+
+
 def is_filled(value: Any) -> bool:
     """Tell whether a value is given: not None/NaN, not blank text, not an empty collection.
 
@@ -54,9 +58,12 @@ def is_filled(value: Any) -> bool:
     """
     if value is None:
         return False
-    if type(value) is str:  # the usual case first
+    kind = type(value)
+    if kind is str:  # the usual cases first
         return bool(value.strip())
-    if type(value).__name__ in ("NaTType", "NAType"):
+    if kind in _ALWAYS_GIVEN:
+        return True
+    if kind.__name__ in ("NaTType", "NAType"):
         return False
     if isinstance(value, float):
         return not math.isnan(value)

@@ -191,7 +191,7 @@ def _passes(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
             return False
         series = frame[name]
         if column.dtype is not None:
-            dtype_ok = column.dtype.check(Engine.dtype(series.dtype), series)
+            dtype_ok = column.dtype.check(_pandera_dtype(series.dtype), series)
             if not (dtype_ok if isinstance(dtype_ok, bool) else bool(dtype_ok.all())):
                 return False
         if not column.nullable and series.isna().any():
@@ -201,6 +201,12 @@ def _passes(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> bool:
         if not all(check(frame, name).check_passed for check in column.checks):
             return False
     return all(check(frame).check_passed for check in schema.checks)
+
+
+@cache
+def _pandera_dtype(dtype: Any) -> Any:
+    """pandera's dtype for a column's dtype (the parsed frames use a handful of them)."""
+    return Engine.dtype(dtype)
 
 
 def _record_failures(

@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from pipelines.errors import ExtractionFileError
 from pipelines.extract.extraction import describe, read_extraction
+from pipelines.extract.sheets import locate
+from pipelines.extract.workbook import RawSheet
+from schemas.entries import FORMATIONS
 from tests.workbooks import SIRET_A, SIRET_ZERO, minimal_sheets, write_csv_folder, write_workbook
 
 MB = 2**20
@@ -214,3 +219,20 @@ def test_a_sheet_with_a_header_but_no_row_refuses(tmp_path: Path, sheet: str) ->
     sheets[sheet] = sheets[sheet][:1] + [[None] * len(sheets[sheet][0])] * 2
     error = refusal(write_workbook(tmp_path / "prf_2025_20250115.xlsx", sheets))
     assert (error.reason, error.sheet) == ("feuille-vide", sheet)
+
+
+def test_located_cells_keep_their_python_types() -> None:
+    """A column mixing ints, floats, booleans, texts and dates keeps each cell as read (no
+    numeric or boolean coercion), blank texts and short rows give None."""
+    spec = FORMATIONS
+    names = [c.name for c in spec.columns]
+    mixed = [1, 2.5, True, "x", dt.date(2025, 3, 1), "  ", dt.datetime(2025, 3, 1, 8, 30)]
+    rows: list[list[Any]] = [names] + [[v] * len(names) for v in mixed] + [[], ["siret"]]
+    located = locate(RawSheet("Formations", rows), spec, "f.xlsx")
+    assert located.raw.index.tolist() == [2, 3, 4, 5, 6, 8, 10]  # row 7 (blank) and 9 dropped
+    for name in names:
+        cells = located.raw[name].tolist()
+        expected = [1, 2.5, True, "x", dt.date(2025, 3, 1), dt.datetime(2025, 3, 1, 8, 30)]
+        expected.append("siret" if name == names[0] else None)
+        assert [(type(v), v) for v in cells] == [(type(v), v) for v in expected], name
+    assert all(map(pd.api.types.is_object_dtype, located.raw.dtypes))

@@ -1,5 +1,6 @@
 """Rows of a validated frame as plain Python values (``offer_rows.records``): the same values,
-of the same types, as :func:`pipelines.load.rows.python_values` gives column by column."""
+of the same types, as :func:`pipelines.load.rows.python_values` gives column by column; the ids
+``offer_rows.upsert`` gives new and stored rows (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Table, orm, select
 
-from pipelines.load.offer_rows import records
+from pipelines.load.offer_rows import Merge, MergeResult, records, upsert
 from pipelines.load.rows import python_values
+from schemas import store
 
 
 def _frame() -> pd.DataFrame:
@@ -56,3 +59,30 @@ def test_records_agree_with_python_values_column_by_column() -> None:
         assert [(type(r[column]), r[column]) for r in rows] == [
             (type(v), v) for v in expected
         ], column
+
+
+def test_upsert_gives_each_new_row_the_id_the_store_holds_for_its_key(db: orm.Session) -> None:
+    table: Table = store.Formation.__table__  # type: ignore[assignment]
+    now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    fields = ("intitule_formation",)
+
+    def rows(*refs: str) -> list[dict[str, Any]]:
+        return [{"siret": siret, "ref_formation": ref, "intitule_formation": f"F {ref}"}
+                for siret, ref in (r.split("/") for r in refs)]  # fmt: skip
+
+    with db.begin():
+        first = upsert(Merge(db, now, None, MergeResult()), table, "formations",  # type: ignore[arg-type]
+                       ("siret", "ref_formation"), rows("s2/b", "s1/a"), fields)  # fmt: skip
+        merge = Merge(db, now, None, MergeResult())  # type: ignore[arg-type]
+        done = upsert(merge, table, "formations", ("siret", "ref_formation"),
+                      rows("s1/a", "s3/c", "s1/d", "s2/e"), fields)  # fmt: skip
+    stored = {(s, r): i for i, s, r in db.execute(
+        select(table.c.id, table.c.siret, table.c.ref_formation))}  # fmt: skip
+    assert {k: v[0] for k, v in first.items()} == {k: stored[k] for k in first}
+    assert {k: v[0] for k, v in done.items()} == {k: stored[k] for k in done}
+    assert done[("s1", "a")] == (first[("s1", "a")][0], set())
+    # new rows are inserted, and numbered, in the order given
+    assert [done[k][0] for k in (("s3", "c"), ("s1", "d"), ("s2", "e"))] == sorted(
+        done[k][0] for k in (("s3", "c"), ("s1", "d"), ("s2", "e"))
+    )
+    assert merge.result.counts["formations"]["inserted"] == 3
