@@ -18,9 +18,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, orm
 
-from pipelines.dispatch import ingest_one
 from pipelines.extract.source import sha256_file
-from pipelines.inbox import checksum
 from pipelines.load import runs
 from pipelines.load.db import open_session
 from pipelines.load.release import PublishResult, publish
@@ -44,7 +42,7 @@ def ingest_files(
     paths: Sequence[Path],
     *,
     allow_mass_withdrawal: bool = False,
-    ingest: Ingest = ingest_one,
+    ingest: Ingest | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """Ingest deliveries in the given order as one run (kind ``ingest``).
 
@@ -53,11 +51,17 @@ def ingest_files(
         settings: output folder and limits.
         paths: the deliveries, already in order.
         allow_mass_withdrawal: go through the mass-withdrawal guard (recorded in the run).
-        ingest: ingests one delivery (the Prefect flow passes a task retried on I/O errors).
+        ingest: ingests one delivery (the Prefect flow passes a task retried on I/O errors;
+            default :func:`pipelines.dispatch.ingest_one`, imported here only: a publication
+            or an approval does not load the readers, pandas and pandera).
 
     Returns:
         One document per delivery (with its ``exit_code``), and the run's id.
     """
+    from pipelines.dispatch import ingest_one
+    from pipelines.inbox import checksum
+
+    ingest_path = ingest or ingest_one
     started = _now()
     with open_session(engine, write=True) as db, db.begin():
         run = runs.start_run(
@@ -71,7 +75,7 @@ def ingest_files(
         for path in paths:
             sha256 = checksum(path, settings.max_file_mb * 2**20)
             at = _now()
-            document = ingest(path, engine, settings, allow_mass_withdrawal, at)
+            document = ingest_path(path, engine, settings, allow_mass_withdrawal, at)
             documents.append(document)
             inputs.append(
                 {"file": path.name, "sha256": sha256, "status": document["status"],
