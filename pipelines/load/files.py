@@ -3,6 +3,10 @@
 Each file is written to a temporary name in the same folder, flushed to disk (``fsync``), then
 renamed over the target (``os.replace``, atomic on POSIX); the folder is synced so the rename
 itself survives a crash.
+
+Inside :func:`deferred_sync` (a release being built, invisible until its folder is synced and
+switched), the files written under its folder are not synced one by one: :func:`sync_tree`
+syncs them all, concurrently, before the release becomes visible.
 """
 
 from __future__ import annotations
@@ -12,10 +16,33 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
 _CHUNK = 1 << 20
+#: Threads syncing a folder's files (``fsync`` releases the GIL; concurrent ones share the
+#: file system's journal commits).
+SYNC_THREADS = 8
+_DEFERRED: ContextVar[Path | None] = ContextVar("deferred_sync", default=None)
+
+
+@contextlib.contextmanager
+def deferred_sync(folder: Path) -> Iterator[None]:
+    """Within the block, :func:`atomic_writer` does not sync the files it writes under
+    ``folder``: the caller syncs the whole folder (:func:`sync_tree`) before anyone can see it.
+    """
+    token = _DEFERRED.set(folder)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+
+
+def _deferred(path: Path) -> bool:
+    folder = _DEFERRED.get()
+    return folder is not None and folder in path.parents
 
 
 @contextlib.contextmanager
@@ -29,19 +56,22 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         A binary file object.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    durable = not _deferred(path)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fchmod(fh.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0600
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def _umask() -> int:
@@ -71,3 +101,25 @@ def fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file of ``folder`` (recursively) to disk, then its folders, deepest first,
+    and ``folder`` itself."""
+    files, folders = [], []
+    for path in sorted(folder.rglob("*"), reverse=True):
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            folders.append(path)
+    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+        for _ in pool.map(_fsync_file, files):
+            pass
+    for path in folders:
+        fsync_dir(path)
+    fsync_dir(folder)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())

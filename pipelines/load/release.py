@@ -33,7 +33,7 @@ from pipelines.errors import ExportError
 from pipelines.extract.source import sha256_file
 from pipelines.load.db import open_session
 from pipelines.load.feeds import FeedFile, ReleaseContext, write_in_one_pass
-from pipelines.load.files import fsync_dir
+from pipelines.load.files import deferred_sync, fsync_dir, sync_tree
 from pipelines.load.published import iter_published, published_actions
 from pipelines.transform.bundle import ActionBundle
 from schemas import store
@@ -170,8 +170,9 @@ def _publish(
                 today=now.astimezone(PARIS).date(),
             )
             files: list[FeedFile] = []
-            for writer in writers if writers is not None else default_writers():
-                files.extend(writer(context))
+            with deferred_sync(building):  # synced at once below, before it becomes visible
+                for writer in writers if writers is not None else default_writers():
+                    files.extend(writer(context))
             manifest = _manifest(db, context, files)
         (building / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
@@ -258,13 +259,7 @@ def _manifest(db: Any, context: ReleaseContext, files: list[FeedFile]) -> dict[s
 
 def _sync_tree(folder: Path) -> None:
     """Flush every file and folder of the release to disk before it becomes visible."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        elif path.is_dir():
-            fsync_dir(path)
-    fsync_dir(folder)
+    sync_tree(folder)
 
 
 def _switch(current: Path, release: Path) -> None:
