@@ -6,7 +6,8 @@ itself survives a crash.
 
 Inside :func:`deferred_sync` (a release being built, invisible until its folder is synced and
 switched), the files written under its folder are not synced one by one: :func:`sync_tree`
-syncs them all, concurrently, before the release becomes visible.
+syncs them all, concurrently, before the release becomes visible; the files of a feed already
+complete may be flushed meanwhile (:meth:`FolderSync.ahead`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
@@ -29,15 +30,52 @@ _DEFERRED: ContextVar[Path | None] = ContextVar("deferred_sync", default=None)
 
 
 @contextlib.contextmanager
-def deferred_sync(folder: Path) -> Iterator[None]:
+def deferred_sync(folder: Path) -> Iterator[FolderSync]:
     """Within the block, :func:`atomic_writer` does not sync the files it writes under
-    ``folder``: the caller syncs the whole folder (:func:`sync_tree`) before anyone can see it.
+    ``folder``: the caller syncs the whole folder (:meth:`FolderSync.sync`) before anyone can
+    see it, and may start syncing the files already complete (:meth:`FolderSync.ahead`).
     """
     token = _DEFERRED.set(folder)
+    syncing = FolderSync(folder)
     try:
-        yield
+        yield syncing
     finally:
         _DEFERRED.reset(token)
+        syncing.close()
+
+
+class FolderSync:
+    """The syncing of a folder being built, in worker threads (see :func:`deferred_sync`).
+
+    Args:
+        folder: the folder.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="fsync")
+        self._started: list[Future[None]] = []
+
+    def ahead(self, paths: Iterable[Path]) -> None:
+        """Start flushing files already complete while the caller goes on (their disk writes
+        overlap the next files' work); :meth:`sync` still syncs them."""
+        self._started.extend(self._pool.submit(_fsync_file, path) for path in paths)
+
+    def sync(self) -> None:
+        """Wait for the files started ahead, then sync the whole tree (:func:`sync_tree`: every
+        file again, cheap once flushed, so that none changed since is missed).
+
+        Raises:
+            OSError: a file or folder could not be synced.
+        """
+        for future in self._started:
+            future.result()
+        self._started.clear()
+        sync_tree(self.folder, self._pool)
+
+    def close(self) -> None:
+        """Drop the syncs not started, wait for the running ones and stop the threads."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _deferred(path: Path) -> bool:
@@ -103,16 +141,20 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def sync_tree(folder: Path) -> None:
+def sync_tree(folder: Path, pool: ThreadPoolExecutor | None = None) -> None:
     """Flush every file of ``folder`` (recursively) to disk, then its folders, deepest first,
-    and ``folder`` itself."""
+    and ``folder`` itself (the files concurrently, in ``pool`` when given)."""
     files, folders = [], []
     for path in sorted(folder.rglob("*"), reverse=True):
         if path.is_file():
             files.append(path)
         elif path.is_dir():
             folders.append(path)
-    with ThreadPoolExecutor(max_workers=SYNC_THREADS) as pool:
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=SYNC_THREADS) as own:
+            for _ in own.map(_fsync_file, files):
+                pass
+    else:
         for _ in pool.map(_fsync_file, files):
             pass
     for path in folders:

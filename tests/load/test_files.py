@@ -44,3 +44,15 @@ def test_files_of_a_deferred_folder_are_synced_by_sync_tree(
     assert len(synced) == 2 + 2 + 2  # both files, then rapport/ and building/
     assert (building / "rapport" / "a.csv").read_bytes() == b"a"
     assert not list(building.rglob("*.tmp"))
+
+
+def test_files_synced_ahead_are_synced_again_with_the_tree(
+    tmp_path: Path, synced: list[int]
+) -> None:
+    building = tmp_path / "building"
+    with deferred_sync(building) as syncing:
+        atomic_write_bytes(building / "a.csv", b"a")
+        syncing.ahead([building / "a.csv"])
+        atomic_write_bytes(building / "b.csv", b"b")  # written after: still synced below
+        syncing.sync()
+    assert len(synced) == 1 + 2 + 1  # a ahead; a and b; building/
