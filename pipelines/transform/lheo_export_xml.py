@@ -211,7 +211,10 @@ class Xml:
             node = Node(name, depth, document)
             stack.append(node)
             return node
-        document.out.append(f"{start}>{_escaped(value)}</{name}>")
+        text = value if value.__class__ is str else str(value)  # _escaped(), inlined
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape_text(text)
+        document.out.append(f"{start}>{text}</{name}>")
         document.pending = False
         return _LEAF
 
@@ -220,7 +223,10 @@ class Xml:
         document = parent.document
         if document.stack[-1] is not parent:
             document.close_to(parent)
-        text = f"{_INDENT[parent.depth + 1]}<{name}>{_escaped(value)}</{name}>"
+        text = value if value.__class__ is str else str(value)  # _escaped(), inlined
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape_text(text)
+        text = f"{_INDENT[parent.depth + 1]}<{name}>{text}</{name}>"
         if document.pending:
             text = ">" + text
             document.pending = False
