@@ -34,6 +34,10 @@ CHUNK = 500
 
 def fas_code(*ids: int) -> str:
     """The FAS code of a record: its formation's, action's (and session's) ids."""
+    if len(ids) == 2:  # the usual cases, without a generator
+        return f"{ids[0]}-{ids[1]}"
+    if len(ids) == 3:
+        return f"{ids[0]}-{ids[1]}-{ids[2]}"
     return "-".join(map(str, ids))
 
 
@@ -147,7 +151,7 @@ def _chunk(
         )
         views = []
         for s in by_action[action["id"]]:
-            fields = dict(s)
+            fields = s  # read for this bundle alone: completed in place, not copied
             fields["organisme_responsable_siret"] = responsables.get(s["organisme_responsable_id"])
             views.append(
                 SessionView(

@@ -33,7 +33,7 @@ from pipelines.errors import ExportError
 from pipelines.extract.source import sha256_file
 from pipelines.load.db import open_session
 from pipelines.load.feeds import FeedFile, ReleaseContext, write_in_one_pass
-from pipelines.load.files import fsync_dir
+from pipelines.load.files import FolderSync, deferred_sync, fsync_dir
 from pipelines.load.published import iter_published, published_actions
 from pipelines.transform.bundle import ActionBundle
 from schemas import store
@@ -156,28 +156,33 @@ def _publish(
     current = output_dir / CURRENT
     previous = current.resolve() if current.is_symlink() else None
     try:
-        with open_session(engine) as db, db.begin():
-            _snapshot(db)
-            context = ReleaseContext(
-                run_id=run_id,
-                export_date=now.astimezone(PARIS).date(),
-                generated_at=now,
-                folder=building,
-                previous=previous,
-                offer=_offer(db),
-                session=lambda: contextlib.nullcontext(db),  # the same snapshot
-                lheo_version=lheo_version,
-                today=now.astimezone(PARIS).date(),
+        # every file is synced at once below, before the release becomes visible; a feed's
+        # files are flushed as soon as it returns them, while the next feeds are written
+        with deferred_sync(building) as syncing:
+            with open_session(engine) as db, db.begin():
+                _snapshot(db)
+                context = ReleaseContext(
+                    run_id=run_id,
+                    export_date=now.astimezone(PARIS).date(),
+                    generated_at=now,
+                    folder=building,
+                    previous=previous,
+                    offer=_offer(db),
+                    session=lambda: contextlib.nullcontext(db),  # the same snapshot
+                    lheo_version=lheo_version,
+                    today=now.astimezone(PARIS).date(),
+                )
+                files: list[FeedFile] = []
+                for writer in writers if writers is not None else default_writers():
+                    written = writer(context)
+                    syncing.ahead(building / feed.path for feed in written)
+                    files.extend(written)
+                manifest = _manifest(db, context, files)
+            (building / "manifest.json").write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                encoding="utf-8",
             )
-            files: list[FeedFile] = []
-            for writer in writers if writers is not None else default_writers():
-                files.extend(writer(context))
-            manifest = _manifest(db, context, files)
-        (building / "manifest.json").write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-            encoding="utf-8",
-        )
-        _sync_tree(building)
+            _sync_tree(syncing)
         release = releases / name
         os.replace(building, release)
         fsync_dir(releases)
@@ -256,15 +261,9 @@ def _manifest(db: Any, context: ReleaseContext, files: list[FeedFile]) -> dict[s
     }
 
 
-def _sync_tree(folder: Path) -> None:
+def _sync_tree(syncing: FolderSync) -> None:
     """Flush every file and folder of the release to disk before it becomes visible."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-        elif path.is_dir():
-            fsync_dir(path)
-    fsync_dir(folder)
+    syncing.sync()
 
 
 def _switch(current: Path, release: Path) -> None:

@@ -189,19 +189,20 @@ def _dates(bundle: ActionBundle) -> dict[str, str | None]:
     """``datemaj`` of the formation (every row it shows), of the action (all but the
     formation's row), of each session (by FAS code), and the action's ``datecrea``."""
 
-    def last(rows: list[dict[str, Any]]) -> str | None:
-        days = [d for d in (tx.day_of(r.get("updated_at")) for r in rows) if d]
-        return max(days) if days else None
-
-    sessions = [s.fields for s in bundle.sessions]
-    frame = [bundle.action, bundle.dispositif, bundle.action_region, bundle.lot,
-             bundle.programme_row, *bundle.organismes.values(), *sessions]  # fmt: skip
-    found: dict[str, str | None] = {
-        "formation": last([bundle.formation, *frame]),
-        "datemaj": last(frame),
-        "datecrea": tx.day_of(bundle.action.get("created_at")),
-    }
-    found.update({s.ref: last([s.fields]) for s in bundle.sessions})
+    day_of = tx.day_of
+    rows = [bundle.action, bundle.dispositif, bundle.action_region, bundle.lot,
+            bundle.programme_row, *bundle.organismes.values()]  # fmt: skip
+    days = [d for d in (day_of(r.get("updated_at")) for r in rows) if d]
+    found: dict[str, str | None] = {}
+    for s in bundle.sessions:  # each session's day, read once
+        found[s.ref] = day = day_of(s.fields.get("updated_at"))
+        if day:
+            days.append(day)
+    action = max(days) if days else None
+    formation = day_of(bundle.formation.get("updated_at"))
+    found["formation"] = max(action, formation) if action and formation else action or formation
+    found["datemaj"] = action
+    found["datecrea"] = day_of(bundle.action.get("created_at"))
     return found
 
 

@@ -75,6 +75,15 @@ def escape_text(value: str) -> str:
     return value
 
 
+def _escaped(value: Any) -> str:
+    """``str(value)`` as an element's text (:func:`escape_text`), without a call for the
+    usual text that needs no escape."""
+    text = value if value.__class__ is str else str(value)
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return escape_text(text)
+    return text  # type: ignore[no-any-return]
+
+
 def escape_attribute(value: str) -> str:
     """``value`` as lxml writes an attribute's (quotes, markup and blanks but spaces escaped)."""
     value = escape_text(value)
@@ -91,11 +100,11 @@ def attributes(attrib: dict[str, Any] | None) -> str:
     """`` name="value"`` for each attribute that has a value, in order."""
     if not attrib:
         return ""
-    return "".join(
-        f' {name}="{escape_attribute(str(value))}"'
-        for name, value in attrib.items()
-        if value is not None
-    )
+    text = ""  # a few attributes: concatenated (no generator, no join)
+    for name, value in attrib.items():
+        if value is not None:
+            text += f' {name}="{escape_attribute(value if value.__class__ is str else str(value))}"'
+    return text
 
 
 class _Document:
@@ -202,7 +211,10 @@ class Xml:
             node = Node(name, depth, document)
             stack.append(node)
             return node
-        document.out.append(f"{start}>{escape_text(str(value))}</{name}>")
+        text = value if value.__class__ is str else str(value)  # _escaped(), inlined
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape_text(text)
+        document.out.append(f"{start}>{text}</{name}>")
         document.pending = False
         return _LEAF
 
@@ -211,7 +223,10 @@ class Xml:
         document = parent.document
         if document.stack[-1] is not parent:
             document.close_to(parent)
-        text = f"{_INDENT[parent.depth + 1]}<{name}>{escape_text(str(value))}</{name}>"
+        text = value if value.__class__ is str else str(value)  # _escaped(), inlined
+        if "&" in text or "<" in text or ">" in text or "\r" in text:
+            text = escape_text(text)
+        text = f"{_INDENT[parent.depth + 1]}<{name}>{text}</{name}>"
         if document.pending:
             text = ">" + text
             document.pending = False
@@ -244,12 +259,15 @@ class Xml:
         """Append what ``write(parent)`` appends to ``parent``, written once per ``key`` and
         depth: ``write`` must depend on nothing but ``key``, whose values are texts or None
         (any other value is written each time: ``1`` and ``True`` are equal keys)."""
-        if not all(v is None or type(v) is str for v in key):
-            write(parent)
-            return
         fragments = self._fragments
-        found = fragments.get((key, parent.depth))
+        try:  # only keys of texts and None are kept: a key equal to one is one
+            found = fragments.get((key, parent.depth))
+        except TypeError:  # an unhashable value
+            found = None
         if found is None:
+            if not all(v is None or type(v) is str for v in key):
+                write(parent)
+                return
             document = _Document()
             holder = Node("", parent.depth, document)
             document.stack.append(holder)
@@ -276,7 +294,7 @@ class Xml:
         depth = parent.depth + 1
         inner = _INDENT[depth + 1]
         lines = [
-            f'{inner}<extra info="{name}">{escape_text(str(value))}</extra>'
+            f'{inner}<extra info="{name}">{_escaped(value)}</extra>'
             for name, value in items
             if value is not None and value != ""
         ]
