@@ -110,10 +110,7 @@ def validate_entries(raw: RawDelivery, index: FrameIndex, organisation: str) -> 
     for spec in ENTRY_SHEETS:
         total, rejected = len(typed[spec.name]), len(problems.rows[spec.name])
         report.counts[spec.name] = {"accepted": total - rejected, "rejected": rejected}
-    final = {
-        name: _without(frame, problems.rows[name])
-        for name, frame in accepted.items()
-    }
+    final = {name: _without(frame, problems.rows[name]) for name, frame in accepted.items()}
     kept = set(zip(final["actions"]["siret"], final["actions"]["ref_action"], strict=True))
     rejected_keys = {
         name: _keys(typed[name], problems.rows[name], _REF_OF[name]) for name in _REF_OF
