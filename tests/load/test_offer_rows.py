@@ -56,9 +56,9 @@ def test_records_agree_with_python_values_column_by_column() -> None:
         expected = python_values(frame[column])
         if column in ("text", "empty"):  # texts are taken as they are (None for missing)
             expected = frame[column].where(frame[column].notna(), None).tolist()
-        assert [(type(r[column]), r[column]) for r in rows] == [
-            (type(v), v) for v in expected
-        ], column
+        assert [(type(r[column]), r[column]) for r in rows] == [(type(v), v) for v in expected], (
+            column
+        )
 
 
 def test_upsert_gives_each_new_row_the_id_the_store_holds_for_its_key(db: orm.Session) -> None:
