@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, bindparam, insert, orm, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, orm, select, update
 
 from pipelines.load.rows import python_values
 from schemas import store
@@ -214,9 +214,8 @@ def _existing(
     concurrent writer of the same rows waits, then reads what this one wrote)."""
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
     wanted = set(keys)
-    first = table.c[key_columns[0]]
-    for chunk in _chunks(sorted({k[0] for k in wanted}), IN_CHUNK):
-        statement = select(table).where(first.in_(chunk))
+    for where in key_filters(table, key_columns, wanted):
+        statement = select(table).where(where)
         if lock:
             statement = statement.order_by(table.c.id).with_for_update()
         for row in db.execute(statement).mappings():
@@ -233,12 +232,32 @@ def _new_ids(
     found: dict[tuple[Any, ...], int] = {}
     wanted = set(keys)
     columns = [table.c[k] for k in key_columns]
-    for chunk in _chunks(sorted({k[0] for k in wanted}), IN_CHUNK):
-        statement = select(table.c.id, *columns).where(columns[0].in_(chunk))
+    for where in key_filters(table, key_columns, wanted):
+        statement = select(table.c.id, *columns).where(where)
         found.update(
             {tuple(key): new_id for new_id, *key in db.execute(statement) if tuple(key) in wanted}
         )
     return found
+
+
+def key_filters(
+    table: Table, key_columns: tuple[str, ...], keys: set[tuple[Any, ...]]
+) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses reaching the rows of ``keys`` (and few others: the caller matches keys).
+
+    Keys go by slices of :data:`IN_CHUNK`, in order; a slice filters on its values of the
+    first two key columns (``siret IN (...) AND ref IN (...)``: the unique index on both), so
+    a file reads its own records, not every record its SIRETs hold over the years.
+    """
+    first = table.c[key_columns[0]]
+    ordered = sorted(keys, key=lambda k: tuple((v is None, v) for v in k))
+    for start in range(0, len(ordered), IN_CHUNK):
+        chunk = ordered[start : start + IN_CHUNK]
+        where: ColumnElement[bool] = first.in_(sorted({k[0] for k in chunk}))
+        seconds = {k[1] for k in chunk} if len(key_columns) > 1 else set()
+        if seconds and None not in seconds:
+            where = and_(where, table.c[key_columns[1]].in_(sorted(seconds)))
+        yield where
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -284,13 +303,7 @@ def ids_of(
     """Ids of records named by ``(siret, ref)``: from this file's merge, else from the store."""
     ids = dict(known)
     missing = keys - set(ids)
-    for chunk in _chunks(sorted({s for s, _ in missing}), IN_CHUNK):
-        statement = select(table.c.siret, table.c[ref], table.c.id).where(table.c.siret.in_(chunk))
+    for where in key_filters(table, ("siret", ref), missing):
+        statement = select(table.c.siret, table.c[ref], table.c.id).where(where)
         ids.update({(s, r): i for s, r, i in db.execute(statement) if (s, r) in missing})
     return ids
-
-
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    """``items`` in slices of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Table, orm, select
 
-from pipelines.load.offer_rows import Merge, MergeResult, records, upsert
+from pipelines.load.offer_rows import (
+    IN_CHUNK,
+    Merge,
+    MergeResult,
+    ids_of,
+    key_filters,
+    records,
+    upsert,
+)
 from pipelines.load.rows import python_values
 from schemas import store
 
@@ -86,3 +94,27 @@ def test_upsert_gives_each_new_row_the_id_the_store_holds_for_its_key(db: orm.Se
         done[k][0] for k in (("s3", "c"), ("s1", "d"), ("s2", "e"))
     )
     assert merge.result.counts["formations"]["inserted"] == 3
+
+
+def test_key_filters_reach_exactly_the_rows_of_the_keys_over_slices(db: orm.Session) -> None:
+    """A file reads its own records, not every record its SIRETs hold (other years'): the
+    filters of ``key_filters`` find every key asked for, across slices of ``IN_CHUNK`` keys and
+    SIRETs, and no other row when refs differ; ``ids_of`` answers from them."""
+    table: Table = store.Formation.__table__  # type: ignore[assignment]
+    now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    stored = [{"siret": f"s{i % 3}", "ref_formation": f"r{i:04d}",
+               "intitule_formation": "F"} for i in range(2 * IN_CHUNK + 50)]  # fmt: skip
+    with db.begin():
+        upsert(Merge(db, now, None, MergeResult()), table, "formations",  # type: ignore[arg-type]
+               ("siret", "ref_formation"), stored, ("intitule_formation",))  # fmt: skip
+    ids = {(s, r): i for i, s, r in db.execute(
+        select(table.c.id, table.c.siret, table.c.ref_formation))}  # fmt: skip
+    # every third record of the first SIRET and every record of the second, and absent keys
+    wanted = {k for k in ids if k[0] == "s1" or (k[0] == "s0" and int(k[1][1:]) % 9 == 0)}
+    wanted |= {("s1", "absent"), ("s9", "r0001")}
+    read: list[tuple[str, str]] = []
+    for where in key_filters(table, ("siret", "ref_formation"), wanted):
+        read.extend(db.execute(select(table.c.siret, table.c.ref_formation).where(where)).tuples())
+    # refs are unique across SIRETs here: exactly the stored keys asked for, each once
+    assert sorted(read) == sorted(wanted - {("s1", "absent"), ("s9", "r0001")})
+    assert ids_of(db, table, "ref_formation", wanted, {}) == {k: ids[k] for k in wanted if k in ids}
