@@ -137,6 +137,16 @@ def test_the_idle_nightly_is_a_share_of_the_full_one() -> None:
     assert v.value == pytest.approx(25.0) and "sum of the stages" in v.where
 
 
+def test_the_backfill_speedup_is_taken_at_the_largest_years_measured() -> None:
+    ms = [fake(5_000, "backfill_1", "postgresql", "ours", [110.0]),
+          fake(5_000, "backfill_2", "postgresql", "ours", [100.0]),
+          fake(20_000, "backfill_1", "postgresql", "ours", [360.0]),
+          fake(20_000, "backfill_2", "postgresql", "ours", [200.0]),
+          fake(50_000, "backfill_2", "postgresql", "ours", [900.0])]  # fmt: skip
+    v = verdict(ms, "backfill")  # 50 000 lacks its 1-worker run: 20 000 counts
+    assert v.value == pytest.approx(1.8) and "20 000" in v.where and v.state == "met"
+
+
 def test_a_target_without_its_figures_is_not_measured() -> None:
     verdicts = check_targets([fake(10, "approve", "sqlite", "ours", [1.0])])
     assert len(verdicts) == len(TARGETS)
