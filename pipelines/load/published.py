@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from sqlalchemy import Select, Table, orm, select
+from sqlalchemy import ColumnElement, Select, Table, orm, select
 
 from pipelines.load.bundles import build_bundles
 from pipelines.load.frame_index import FrameAction, FrameIndex
@@ -37,13 +37,19 @@ def published_actions() -> Select[tuple[int]]:
         select(T_ACTIONS.c.id)
         .join(T_REGION, T_ACTIONS.c.action_region_id == T_REGION.c.id)
         .join(T_LOTS, T_REGION.c.lot_id == T_LOTS.c.id)
-        .where(
-            T_ACTIONS.c.etat == VALIDEE,
-            T_ACTIONS.c.withdrawn_at.is_(None),
-            T_REGION.c.withdrawn_at.is_(None),
-            T_LOTS.c.withdrawn_at.is_(None),
-        )
+        .where(*publishable())
         .order_by(T_ACTIONS.c.formation_id, T_ACTIONS.c.id)
+    )
+
+
+def publishable() -> tuple[ColumnElement[bool], ...]:
+    """What makes an action publishable, on ``actions`` joined to its Région action and lot
+    (``actions_region``, ``lots``): see :func:`published_actions`."""
+    return (
+        T_ACTIONS.c.etat == VALIDEE,
+        T_ACTIONS.c.withdrawn_at.is_(None),
+        T_REGION.c.withdrawn_at.is_(None),
+        T_LOTS.c.withdrawn_at.is_(None),
     )
 
 
